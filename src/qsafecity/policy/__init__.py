@@ -1,0 +1,1 @@
+"""Tiers, protection profiles, contracts and obligations, compliance, the support programme (pure)."""

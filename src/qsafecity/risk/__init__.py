@@ -1,0 +1,1 @@
+"""CRQC forecasts and Mosca exposure of city data (pure, vectorised with numpy)."""
