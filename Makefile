@@ -32,7 +32,7 @@ typecheck: setup
 	$(BIN)/mypy src
 
 unit: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
 	$(BIN)/python -m benchmarks
