@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from kms_testbed import KMEBed, make_testbed
 from sqlalchemy.engine import make_url
 
 from qsafecity.kms.sql import SQLKeyStore
@@ -67,3 +68,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyStore]:
         yield made
     finally:
         made.close()
+
+
+@pytest.fixture
+def testbed() -> KMEBed:
+    """The mini city's KMEs on in-memory stores, 1,000 blocks in every link's pool."""
+    return make_testbed()
