@@ -8,9 +8,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from kms_testbed import KMEBed, make_testbed
 from sqlalchemy.engine import make_url
 
+from kms_testbed import KMEBed, make_testbed
 from qsafecity.kms.sql import SQLKeyStore
 from qsafecity.kms.store import KeyStore, MemoryKeyStore
 

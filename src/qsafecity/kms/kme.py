@@ -402,9 +402,9 @@ class KME:
     def enc_keys(self, caller_id: str, slave_id: str, request: KeyRequest) -> list[DeliveredKey]:
         """Keys for the master ``caller_id``, reserved for ``slave_id`` and any additional slaves."""
         caller = self._caller(caller_id)
+        number, size = self._validate(request)
         slave_ids = [slave_id, *request.additional_slave_sae_ids]
         slaves = [self._partner(caller, s) for s in slave_ids]
-        number, size = self._validate(request)
         if len(set(slave_ids)) != len(slave_ids):
             raise KeyRequestError("a slave SAE is named twice")
         by_site: dict[str, list[str]] = {}
