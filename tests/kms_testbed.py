@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi.testclient import TestClient
+
 from qsafecity.city import load_manifest_text
 from qsafecity.kms._at_rest import KeyWrapper
 from qsafecity.kms.channel import InProcessNetwork
@@ -123,3 +125,15 @@ def make_testbed(
     bed.fill(0.0)  # the links start: their devices begin to count from now
     bed.fill(1.0)
     return bed
+
+
+@dataclass
+class APIBed:
+    bed: KMEBed
+    clients: dict[str, TestClient]
+
+    def call(self, site: str, sae: str | None, method: str, path: str, **kwargs: object) -> object:
+        headers = dict(kwargs.pop("headers", {}))  # type: ignore[call-overload]
+        if sae:
+            headers["X-SAE-ID"] = sae
+        return self.clients[site].request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]

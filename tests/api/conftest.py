@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
 
-from kms_testbed import KMEBed, make_testbed
+from kms_testbed import APIBed, make_testbed
 from qsafecity.api import create_app
-
-
-@dataclass
-class APIBed:
-    bed: KMEBed
-    clients: dict[str, TestClient]
-
-    def call(self, site: str, sae: str | None, method: str, path: str, **kwargs: object) -> object:
-        headers = dict(kwargs.pop("headers", {}))  # type: ignore[call-overload]
-        if sae:
-            headers["X-SAE-ID"] = sae
-        return self.clients[site].request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import APIBed
+from kms_testbed import APIBed
 
 STATUS_FIELDS = {
     "source_KME_ID",
