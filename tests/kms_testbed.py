@@ -6,12 +6,17 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from qsafecity.city import load_manifest_text
 from qsafecity.cli import main as cli_main
@@ -179,33 +184,42 @@ def make_pki(folder: Path, city: Path, kmes: list[str], saes: list[str]) -> None
         assert done.value.code == 0, f"qsafecity {' '.join(args)} exited with {done.value.code}"
 
 
+_LOGS: dict[int, Path] = {}
+
+
 def start_kme(
     city: Path, site: str, port: int, pki: Path, *extra: str, db: str, peers: dict[str, int]
 ) -> subprocess.Popen[bytes]:
+    """A ``kme serve`` process. Its stderr (warnings, audit log) goes to a file beside the PKI
+    folder: a pipe that nobody reads would fill up and block the KME."""
     scheme = "http" if "--insecure-dev" in extra else "https"
     peer_args = [f"--peer={s}={scheme}://127.0.0.1:{p}" for s, p in peers.items()]
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "qsafecity",
-            "kme",
-            "serve",
-            str(city),
-            "--site",
-            site,
-            "--port",
-            str(port),
-            "--db",
-            db,
-            "--pki",
-            str(pki),
-            *peer_args,
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = pki.parent / f"kme-{site}-{port}.log"
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "qsafecity",
+                "kme",
+                "serve",
+                str(city),
+                "--site",
+                site,
+                "--port",
+                str(port),
+                "--db",
+                db,
+                "--pki",
+                str(pki),
+                *peer_args,
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    _LOGS[process.pid] = log
+    return process
 
 
 def wait_until_listening(
@@ -214,9 +228,7 @@ def wait_until_listening(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(
-                f"the KME exited: {process.stderr.read().decode() if process.stderr else ''}"
-            )
+            raise AssertionError(f"the KME exited: {stop(process)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -242,8 +254,143 @@ def stop(process: subprocess.Popen[bytes]) -> str:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    text = ""
-    if process.stderr is not None:
-        text = process.stderr.read().decode("utf-8", "replace")
-        process.stderr.close()
-    return text
+    log = _LOGS.get(process.pid)
+    return log.read_text("utf-8", "replace") if log is not None else ""
+
+
+@dataclass
+class LoadResult:
+    """What a load run saw: keys the master got, keys the slave got, failures by kind."""
+
+    issued: dict[str, str]
+    delivered: dict[str, str]
+    duplicates: list[str]
+    mismatches: list[str]
+    failures: Counter[str]
+
+
+def run_pair_load(
+    master_url: str,
+    slave_url: str,
+    *,
+    clients: int,
+    pairs: int,
+    master: str = "video@a",
+    slave: str = "video@b",
+    stop_after_failures: int = 10_000,
+    result: LoadResult | None = None,
+) -> LoadResult:
+    """``clients`` threads share ``pairs`` enc_keys+dec_keys pairs (2 requests each); ``result``
+    (filled as the load runs) lets another thread watch progress."""
+    result = result if result is not None else LoadResult({}, {}, [], [], Counter())
+    lock = threading.Lock()
+    remaining = [pairs]
+
+    def worker() -> None:
+        with (
+            httpx.Client(base_url=master_url, headers={"X-SAE-ID": master}, timeout=30) as enc,
+            httpx.Client(base_url=slave_url, headers={"X-SAE-ID": slave}, timeout=30) as dec,
+        ):
+            while True:
+                with lock:
+                    if remaining[0] <= 0 or sum(result.failures.values()) >= stop_after_failures:
+                        return
+                    remaining[0] -= 1
+                try:
+                    response = enc.post(f"/api/v1/keys/{slave}/enc_keys", json={"number": 1})
+                except httpx.HTTPError as error:
+                    with lock:
+                        result.failures[f"enc {type(error).__name__}"] += 1
+                    continue
+                if response.status_code != 200:
+                    with lock:
+                        result.failures[f"enc HTTP {response.status_code}"] += 1
+                        result.failures[f"enc: {response.text[:160]}"] += 1
+                    continue
+                key = response.json()["keys"][0]
+                with lock:
+                    if key["key_ID"] in result.issued or key["key"] in result.issued.values():
+                        result.duplicates.append(key["key_ID"])
+                    result.issued[key["key_ID"]] = key["key"]
+                try:
+                    response = dec.post(
+                        f"/api/v1/keys/{master}/dec_keys",
+                        json={"key_IDs": [{"key_ID": key["key_ID"]}]},
+                    )
+                except httpx.HTTPError as error:
+                    with lock:
+                        result.failures[f"dec {type(error).__name__}"] += 1
+                    continue
+                with lock:
+                    if response.status_code != 200:
+                        result.failures[f"dec HTTP {response.status_code}"] += 1
+                        continue
+                    got = response.json()["keys"][0]
+                    if got["key_ID"] in result.delivered:
+                        result.duplicates.append(got["key_ID"])
+                    result.delivered[got["key_ID"]] = got["key"]
+                    if got["key"] != key["key"]:
+                        result.mismatches.append(got["key_ID"])
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return result
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """The uvicorn worker processes under a ``kme serve --workers N`` process."""
+    pids: list[int] = []
+    for task in Path(f"/proc/{master_pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in children:
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline:
+                pids.append(int(child))
+    return pids
+
+
+def wait_for_workers(master_pid: int, count: int, timeout_s: float = 60) -> list[int]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pids = worker_pids(master_pid)
+        if len(pids) >= count:
+            return pids
+        time.sleep(0.2)
+    raise AssertionError(f"{count} workers did not start")
+
+
+def wait_until_ready(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} is not ready after {timeout_s} s")
+
+
+def _admin_conninfo(server_url: str) -> str:
+    url = make_url(server_url)
+    return (
+        f"host={url.host or '127.0.0.1'} port={url.port or 5432} "
+        f"user={url.username or 'postgres'} dbname={url.database or 'postgres'}"
+    )
+
+
+def create_database(server_url: str, name: str) -> str:
+    with psycopg.connect(_admin_conninfo(server_url), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(_admin_conninfo(server_url), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

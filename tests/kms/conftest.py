@@ -6,32 +6,11 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
-from kms_testbed import KMEBed, make_testbed
+from kms_testbed import KMEBed, create_database, drop_database, make_testbed
 from qsafecity.kms.sql import SQLKeyStore
 from qsafecity.kms.store import KeyStore, MemoryKeyStore
-
-
-def _admin_conninfo(server_url: str) -> str:
-    url = make_url(server_url)
-    return (
-        f"host={url.host or '127.0.0.1'} port={url.port or 5432} "
-        f"user={url.username or 'postgres'} dbname={url.database or 'postgres'}"
-    )
-
-
-def create_database(server_url: str, name: str) -> str:
-    with psycopg.connect(_admin_conninfo(server_url), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(_admin_conninfo(server_url), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

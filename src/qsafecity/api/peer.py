@@ -8,10 +8,12 @@ KME of a route, the KME of the slave that fetched a key).
 
 from __future__ import annotations
 
+import logging
 import ssl
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 import httpx
 from fastapi import APIRouter, Depends, Request
@@ -34,6 +36,9 @@ from qsafecity.kms.messages import (
 from qsafecity.kms.store import MissingBlocks
 
 _M = TypeVar("_M", bound=BaseModel)
+_log = logging.getLogger("qsafecity.api.peer")
+#: How often batched delivery notices go out.
+NOTICE_INTERVAL_S: Final = 0.1
 
 
 def _error_answer(error: QSafeCityError) -> JSONResponse:
@@ -120,22 +125,56 @@ class HttpPeerChannel:
             headers=headers,
             verify=verify,
             timeout=timeout_s,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            # Idle connections are closed by this side first (the server keeps them 30 s), so a
+            # request is not sent on a connection the server is closing.
+            limits=httpx.Limits(
+                max_connections=64, max_keepalive_connections=32, keepalive_expiry=2.0
+            ),
         )
+        # Delivery notices are batched: the slave already has its key, and the master's KME only
+        # erases a record without key material, so they need not cost a round trip per key.
+        self._notices: dict[tuple[str, str], list[str]] = {}
+        self._notices_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sender = threading.Thread(target=self._send_notices, name="kme-notices", daemon=True)
+        self._sender.start()
 
     def close(self) -> None:
+        self._stop.set()
+        self._sender.join(timeout=5)
+        self._flush_notices()
         self._client.close()
+
+    def _send_notices(self) -> None:
+        while not self._stop.wait(NOTICE_INTERVAL_S):
+            self._flush_notices()
+
+    def _flush_notices(self) -> None:
+        with self._notices_lock:
+            pending, self._notices = self._notices, {}
+        for (peer, slave), key_ids in pending.items():
+            for start in range(0, len(key_ids), 1024):
+                notice = Delivered(key_ids=key_ids[start : start + 1024], slave_sae=slave)
+                try:
+                    self._post(peer, "delivered", notice, None)
+                except QSafeCityError as error:
+                    _log.warning("delivery notice to KME %s failed: %s", peer, error)
 
     def _post(self, peer_kme: str, path: str, message: BaseModel, answer: type[_M] | None) -> Any:
         base = self._peers.get(peer_kme)
         if base is None:
             raise LinkDown(link_id(self.site_id, peer_kme), f"no address known for KME {peer_kme}")
+        url = f"{base.rstrip('/')}/kme/v1/{path}"
+        body = message.model_dump_json()
+        headers = {"content-type": "application/json"}
         try:
-            response = self._client.post(
-                f"{base.rstrip('/')}/kme/v1/{path}",
-                content=message.model_dump_json(),
-                headers={"content-type": "application/json"},
-            )
+            try:
+                response = self._client.post(url, content=body, headers=headers)
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+                # A pooled connection the peer had just closed: try once on a fresh one. A
+                # message the peer did act on fails the second time (its blocks or key ids are
+                # used), so a retry can waste key but never hand it out twice.
+                response = self._client.post(url, content=body, headers=headers)
         except httpx.HTTPError as error:
             raise LinkDown(link_id(self.site_id, peer_kme), type(error).__name__) from None
         if response.status_code == 200:
@@ -170,4 +209,5 @@ class HttpPeerChannel:
         return result
 
     def delivered(self, peer_kme: str, notice: Delivered) -> None:
-        self._post(peer_kme, "delivered", notice, None)
+        with self._notices_lock:
+            self._notices.setdefault((peer_kme, notice.slave_sae), []).extend(notice.key_ids)

@@ -59,6 +59,8 @@ class ServeConfig:
     max_key_count: int = 100_000
     workers: int = 1
     refill_interval_s: float = 0.2
+    #: Where the audit log goes (JSON lines); ``None``: standard error.
+    audit_file: str | None = None
 
     @property
     def database_url(self) -> str:
@@ -177,7 +179,21 @@ def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
     return kme, release
 
 
+def configure_audit_log(config: ServeConfig) -> None:
+    """Send the audit log (one JSON object a line, never key material) to its file or stderr."""
+    if audit_log.handlers:
+        return
+    handler: logging.Handler = (
+        logging.FileHandler(config.audit_file) if config.audit_file else logging.StreamHandler()
+    )
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    audit_log.addHandler(handler)
+    audit_log.setLevel(logging.INFO)
+    audit_log.propagate = False
+
+
 def build_app(config: ServeConfig) -> FastAPI:
+    configure_audit_log(config)
     kme, release = build_kme(config)
     return create_app(
         kme,
@@ -260,5 +276,9 @@ def serve(config: ServeConfig) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=30,
+        # Workers import the whole stack before they answer; on a busy machine that takes
+        # longer than uvicorn's default 5 s, which would restart them in a loop.
+        timeout_worker_healthcheck=60,
         **tls,
     )

@@ -8,8 +8,6 @@ talk to any conformant KME and print the spec's JSON.
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -85,7 +83,7 @@ def serve_command(
     ] = None,
 ) -> None:
     """Run the KME of SITE until interrupted (Ctrl-C or SIGTERM shut it down gracefully)."""
-    from qsafecity.api.server import ServeConfig, audit_log, serve
+    from qsafecity.api.server import ServeConfig, serve
 
     if not site:
         raise InputError("--site is required")
@@ -103,14 +101,8 @@ def serve_command(
         rate_bps=rate_bps,
         max_key_count=max_key_count,
         workers=workers,
+        audit_file=str(audit_file) if audit_file else None,
     )
-    handler: logging.Handler = (
-        logging.FileHandler(audit_file) if audit_file else logging.StreamHandler(sys.stderr)
-    )
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    audit_log.addHandler(handler)
-    audit_log.setLevel(logging.INFO)
-    audit_log.propagate = False
     if insecure_dev:
         typer.echo(
             f"WARNING: KME {site} in INSECURE development mode (no TLS, callers named by header)",

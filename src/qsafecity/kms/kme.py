@@ -57,7 +57,7 @@ from qsafecity.kms.routing import best_route
 from qsafecity.kms.store import KeyStore, MissingBlocks, StoreTransaction
 
 #: How long a link whose peer did not answer is left out of routes.
-LINK_DOWN_S: Final = 10.0
+LINK_DOWN_S: Final = 2.0
 #: Most blocks one refill adds to one link (bounds the length of the refill transaction).
 MAX_REFILL_BLOCKS: Final = 20_000
 _UUID: Final = re.compile(
@@ -248,18 +248,29 @@ class KME:
         given us (the leader's device may be ahead of ours)."""
         if not indices:
             return []
-        highest = max(indices)
-        state = tx.lock_link(link_id, self.clock())
-        if highest >= state.next_index:
-            count = highest + 1 - state.next_index
-            if count > MAX_REFILL_BLOCKS * 4:
-                raise MissingBlocks(link_id, [highest])
-            self._append_from_device(tx, link_id, state.next_index, count, state.filled_s)
-        blocks = tx.take_blocks(link_id, indices)
+        try:
+            blocks = tx.take_blocks(link_id, indices)
+        except MissingBlocks:
+            # Usually all blocks are here; only when some are missing is the link locked to see
+            # whether this end's device is behind (then read up to them) or they were used.
+            highest = max(indices)
+            state = tx.lock_link(link_id, self.clock())
+            if highest >= state.next_index:
+                count = highest + 1 - state.next_index
+                if count > MAX_REFILL_BLOCKS * 4:
+                    raise
+                self._append_from_device(tx, link_id, state.next_index, count, state.filled_s)
+            blocks = tx.take_blocks(link_id, indices)
         return [self.wrapper.open(b.sealed, _block_context(link_id, b.index)) for b in blocks]
 
-    def _allocate(self, link: QKDLink, count: int) -> tuple[list[bytes], BlockRef]:
-        """Take ``count`` blocks of ``link`` for a hop from this KME; the ref tells the peer which."""
+    def _allocate(
+        self,
+        link: QKDLink,
+        count: int,
+        also: Callable[[StoreTransaction], None] | None = None,
+    ) -> tuple[list[bytes], BlockRef]:
+        """Take ``count`` blocks of ``link`` for a hop from this KME; the ref tells the peer which.
+        ``also`` runs in the same transaction (records that must commit with the allocation)."""
         peer = link.peer_of(self.site_id)
         if link.leader() == self.site_id:
             with self.store.transaction() as tx:
@@ -268,6 +279,8 @@ class KME:
                     available = tx.available_count(link.link_id) + len(taken)
                     self._levels[link.link_id] = available
                     raise PoolExhausted(link.link_id, count, available)
+                if also is not None:
+                    also(tx)
             material = [
                 self.wrapper.open(b.sealed, _block_context(link.link_id, b.index)) for b in taken
             ]
@@ -281,6 +294,8 @@ class KME:
                 raise PeerRejected(f"link {link.link_id}: the leader reserved the wrong count")
             with self.store.transaction() as tx:
                 material = self._take_named(tx, link.link_id, reserved.indices)
+                if also is not None:
+                    also(tx)
             ref = BlockRef(hold_id=hold_id)
         self.stats["key_blocks_consumed"] += count
         self._levels[link.link_id] = max(0, self._levels.get(link.link_id, count) - count)
@@ -307,20 +322,20 @@ class KME:
         self.stats["key_blocks_consumed"] += request.count
         return ReservedBlocks(indices=[b.index for b in taken])
 
-    def _hop_material(self, link: QKDLink, ref: BlockRef, count: int) -> list[bytes]:
+    def _hop_material(
+        self, tx: StoreTransaction, link: QKDLink, ref: BlockRef, count: int
+    ) -> list[bytes]:
         """The blocks an incoming hop names, taken from this end's copy of the pool."""
         if ref.indices is not None and ref.hold_id is None:
             if link.leader() == self.site_id:
                 raise PeerRejected("only a link's leader names blocks by index")
             if len(ref.indices) != count:
                 raise PeerRejected("the hop names the wrong number of blocks")
-            with self.store.transaction() as tx:
-                return self._take_named(tx, link.link_id, ref.indices)
+            return self._take_named(tx, link.link_id, ref.indices)
         if ref.hold_id is not None and ref.indices is None:
             if link.leader() != self.site_id:
                 raise PeerRejected("a hold can only be kept by the link's leader")
-            with self.store.transaction() as tx:
-                sealed = tx.take_hold(ref.hold_id, link.link_id)
+            sealed = tx.take_hold(ref.hold_id, link.link_id)
             if sealed is None:
                 raise PeerRejected(f"no hold {ref.hold_id} on link {link.link_id}")
             joined = self.wrapper.open(sealed, _hold_context(link.link_id, ref.hold_id))
@@ -414,25 +429,15 @@ class KME:
         keys: list[bytes] | None = None
         routes: list[list[str]] = []
         delivery = _Delivery(key_ids, size, caller.sae_id, slave_ids)
-        for site, site_slaves in by_site.items():
-            keys, route = self._deliver_to_site(delivery, site, site_slaves, keys)
-            routes.append(route)
+        try:
+            for site, site_slaves in by_site.items():
+                keys, route = self._deliver_to_site(delivery, site, site_slaves, keys)
+                routes.append(route)
+        except KeyManagementError:
+            if keys is not None:
+                self._forget_origin(key_ids)
+            raise
         assert keys is not None
-        now = self.clock()
-        with self.store.transaction() as tx:
-            for key_id in key_ids:
-                tx.add_key(
-                    StoredKey(
-                        key_id=key_id,
-                        role=StoredRole.ORIGIN,
-                        master_sae=caller.sae_id,
-                        slave_saes=tuple(slave_ids),
-                        pending_saes=tuple(slave_ids),
-                        size_bits=size,
-                        origin_kme=self.site_id,
-                        created_s=now,
-                    )
-                )
         self.stats["keys_issued"] += number
         self.audit(
             "enc_keys",
@@ -471,6 +476,37 @@ class KME:
             f"link{detail}"
         )
 
+    def _origin_records(self, delivery: _Delivery) -> Callable[[StoreTransaction], None]:
+        """The master's KME's records of a request's keys (no key material), written in the
+        transaction of the first allocation so that they cost no transaction of their own."""
+        now = self.clock()
+
+        def write(tx: StoreTransaction) -> None:
+            for key_id in delivery.key_ids:
+                tx.add_key(
+                    StoredKey(
+                        key_id=key_id,
+                        role=StoredRole.ORIGIN,
+                        master_sae=delivery.master,
+                        slave_saes=tuple(delivery.slaves),
+                        pending_saes=tuple(delivery.slaves),
+                        size_bits=delivery.size_bits,
+                        origin_kme=self.site_id,
+                        created_s=now,
+                    )
+                )
+
+        return write
+
+    def _forget_origin(self, key_ids: Sequence[str]) -> None:
+        """Erase the records of keys whose delivery failed (the master never gets them)."""
+        try:
+            with self.store.transaction() as tx:
+                for key_id in key_ids:
+                    tx.delete_key(key_id)
+        except KeyManagementError:
+            self.stats["origin_records_left"] += len(key_ids)
+
     def _first_hop(
         self,
         delivery: _Delivery,
@@ -482,7 +518,10 @@ class KME:
         link = self.directory.link_between(route[0], route[1])
         assert link is not None
         blocks_per_key = math.ceil(size / BLOCK_BITS)
-        material, ref = self._allocate(link, blocks_per_key * len(key_ids))
+        first = keys is None
+        material, ref = self._allocate(
+            link, blocks_per_key * len(key_ids), self._origin_records(delivery) if first else None
+        )
         size_bytes = size // 8
         pads = [
             b"".join(material[i * blocks_per_key : (i + 1) * blocks_per_key])[:size_bytes]
@@ -510,7 +549,12 @@ class KME:
             route_slaves=site_slaves,
             created_s=self.clock(),
         )
-        result = self.channel.hop(route[1], hop)
+        try:
+            result = self.channel.hop(route[1], hop)
+        except KeyManagementError:
+            if first:
+                self._forget_origin(key_ids)
+            raise
         self._levels.update(result.link_levels)
         self.stats["relay_hops"] += len(route) - 1
         return keys
@@ -531,11 +575,26 @@ class KME:
         master = self.directory.saes.get(hop.master_sae)
         if master is None or master.site_id != route[0]:
             raise PeerRejected("the master SAE is not served by the route's first KME")
-        size_bytes = hop.size_bits // 8
         if hop.size_bits % 8:
             raise PeerRejected("key sizes are whole bytes")
         blocks_per_key = math.ceil(hop.size_bits / BLOCK_BITS)
-        material = self._hop_material(link, hop.blocks, blocks_per_key * len(hop.keys))
+        final = position == len(route) - 1
+        if final:
+            self._check_route_slaves(hop)
+        with self.store.transaction() as tx:
+            material = self._hop_material(tx, link, hop.blocks, blocks_per_key * len(hop.keys))
+            keys = self._open_hop_keys(hop, material, blocks_per_key)
+            if final:
+                # The blocks and the keys they make change hands in one transaction.
+                self._store_for_slaves(tx, hop, keys)
+        self.stats["key_blocks_consumed"] += blocks_per_key * len(hop.keys)
+        if final:
+            self.stats["keys_reserved"] += len(keys)
+            return HopResult(link_levels={link.link_id: self._levels.get(link.link_id, 0)})
+        return self._forward(caller_kme, hop, keys, link, blocks_per_key)
+
+    def _open_hop_keys(self, hop: Hop, material: list[bytes], blocks_per_key: int) -> list[bytes]:
+        size_bytes = hop.size_bits // 8
         keys: list[bytes] = []
         for i, hop_key in enumerate(hop.keys):
             pad = b"".join(material[i * blocks_per_key : (i + 1) * blocks_per_key])[:size_bytes]
@@ -551,9 +610,14 @@ class KME:
                 if len(ciphertext) != size_bytes:
                     raise PeerRejected("the ciphertext has the wrong length")
                 keys.append(_xor(ciphertext, pad))
-        self.stats["key_blocks_consumed"] += blocks_per_key * len(hop.keys)
-        if position == len(route) - 1:
-            return self._store_for_slaves(hop, keys, link)
+        return keys
+
+    def _forward(
+        self, caller_kme: str, hop: Hop, keys: list[bytes], link: QKDLink, blocks_per_key: int
+    ) -> HopResult:
+        """As a trusted node: send the keys on to the next KME of the route, under fresh pads."""
+        route, position = hop.route, hop.position
+        size_bytes = hop.size_bits // 8
         next_link = self.directory.link_between(self.site_id, route[position + 1])
         if next_link is None:
             raise PeerRejected(f"no QKD link from {self.site_id} to {route[position + 1]}")
@@ -598,30 +662,31 @@ class KME:
         levels[next_link.link_id] = self._levels.get(next_link.link_id, 0)
         return HopResult(link_levels=levels)
 
-    def _store_for_slaves(self, hop: Hop, keys: list[bytes], link: QKDLink) -> HopResult:
+    def _check_route_slaves(self, hop: Hop) -> None:
         for sae_id in hop.route_slaves:
             sae = self.directory.saes.get(sae_id)
             if sae is None or sae.site_id != self.site_id or sae_id not in hop.slave_saes:
                 raise PeerRejected(f"{sae_id} is not a slave SAE served by {self.site_id}")
-        with self.store.transaction() as tx:
-            for hop_key, key in zip(hop.keys, keys, strict=True):
-                if not _UUID.match(hop_key.key_id):
-                    raise PeerRejected("key ids are UUIDs")
-                tx.add_key(
-                    StoredKey(
-                        key_id=hop_key.key_id,
-                        role=StoredRole.DELIVERY,
-                        master_sae=hop.master_sae,
-                        slave_saes=tuple(hop.slave_saes),
-                        pending_saes=tuple(hop.route_slaves),
-                        size_bits=hop.size_bits,
-                        origin_kme=hop.route[0],
-                        created_s=self.clock(),
-                        sealed=self.wrapper.seal(key, _key_context(hop_key.key_id)),
-                    )
+        for hop_key in hop.keys:
+            if not _UUID.match(hop_key.key_id):
+                raise PeerRejected("key ids are UUIDs")
+
+    def _store_for_slaves(self, tx: StoreTransaction, hop: Hop, keys: list[bytes]) -> None:
+        now = self.clock()
+        for hop_key, key in zip(hop.keys, keys, strict=True):
+            tx.add_key(
+                StoredKey(
+                    key_id=hop_key.key_id,
+                    role=StoredRole.DELIVERY,
+                    master_sae=hop.master_sae,
+                    slave_saes=tuple(hop.slave_saes),
+                    pending_saes=tuple(hop.route_slaves),
+                    size_bits=hop.size_bits,
+                    origin_kme=hop.route[0],
+                    created_s=now,
+                    sealed=self.wrapper.seal(key, _key_context(hop_key.key_id)),
                 )
-        self.stats["keys_reserved"] += len(keys)
-        return HopResult(link_levels={link.link_id: self._levels.get(link.link_id, 0)})
+            )
 
     def dec_keys(
         self, caller_id: str, master_id: str, key_ids: Sequence[str]

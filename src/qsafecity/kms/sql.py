@@ -131,9 +131,19 @@ class _SQLTransaction:
         )
         if self._postgres:
             query = query.with_for_update(skip_locked=True)
-        indices = [int(v) for v in self._c.execute(query).scalars()]
-        taken = self._delete(link_id, indices)
-        return [Block(index, taken[index]) for index in indices if index in taken]
+        # One round trip: delete what the locking query picked, and return it. The pick is a CTE
+        # because PostgreSQL may re-run a plain `IN (SELECT … LIMIT n FOR UPDATE)` subquery and
+        # delete more than n rows; a CTE runs once.
+        picked = query.cte("picked")
+        rows = self._c.execute(
+            delete(blocks)
+            .where(
+                blocks.c.link_id == link_id,
+                blocks.c.block_index.in_(select(picked.c.block_index)),
+            )
+            .returning(blocks.c.block_index, blocks.c.sealed)
+        ).all()
+        return sorted((Block(int(row[0]), bytes(row[1])) for row in rows), key=lambda b: b.index)
 
     def take_blocks(self, link_id: str, indices: Sequence[int]) -> list[Block]:
         if len(set(indices)) != len(indices):
@@ -141,6 +151,12 @@ class _SQLTransaction:
         taken = self._delete(link_id, indices)
         missing = [i for i in indices if i not in taken]
         if missing:
+            # All or nothing: put back what was there, so the caller may read ahead and retry.
+            if taken:
+                self._c.execute(
+                    insert(blocks),
+                    [{"link_id": link_id, "block_index": i, "sealed": v} for i, v in taken.items()],
+                )
             raise MissingBlocks(link_id, missing)
         return [Block(index, taken[index]) for index in indices]
 
@@ -251,9 +267,7 @@ class SQLKeyStore:
         self.postgres = self.url.startswith("postgresql")
         try:
             if self.postgres:
-                self.engine = create_engine(
-                    self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-                )
+                self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
             else:
                 self.engine = create_engine(self.url)
                 _configure_sqlite(self.engine)
