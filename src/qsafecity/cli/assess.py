@@ -17,7 +17,7 @@ from qsafecity.cli.city import CityArgument
 from qsafecity.errors import InputError, QSafeCityError
 from qsafecity.manifests import load_city, load_forecast, write_output
 from qsafecity.policy import Severity
-from qsafecity.reports import render_html, render_json, render_terminal
+from qsafecity.reports import json_schema, render_html, render_json, render_terminal
 
 
 class OutputFormat(StrEnum):
@@ -78,12 +78,21 @@ def assess(
             "--fail-on", help="Exit 1 when a finding is at least this severe (info..critical)."
         ),
     ] = None,
+    schema: Annotated[
+        bool,
+        typer.Option(
+            "--schema", help="Print the JSON Schema of the --format json document and exit."
+        ),
+    ] = False,
 ) -> None:
     """Assess a city: tiers, protection, compliance, quantum risk, contracts, support programme.
 
     Exit code 0 when the assessment ran (findings are results), 2 for bad input, 1 when --fail-on
     matched.
     """
+    if schema:
+        typer.echo(json_schema(), nl=False)
+        return
     threshold = _severity(fail_on)
     manifest = load_city(city)
     chosen_forecast = load_forecast(forecast) if forecast is not None else None

@@ -12,6 +12,7 @@ A = 1,986,206 and total interest 66.84 M.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -73,16 +74,17 @@ def annuity(
     rate = annual_rate_percent / 100.0 / periods_per_year
     if principal == 0:
         return Annuity(0.0, annual_rate_percent, years, periods_per_year, 0.0, 0.0, 0.0)
-    payment = (
-        principal / periods if rate == 0 else principal * rate / (1.0 - (1.0 + rate) ** -periods)
-    )
-    # Balance before period k (k = 1..n) of an annuity, in closed form, for all periods at once.
+    # log1p/expm1 keep the annuity exact for tiny rates, where 1 - (1 + i)^-n cancels to 0.
     k = np.arange(periods, dtype=np.float64)
     if rate == 0:
+        payment = principal / periods
         balance = principal - payment * k
     else:
-        growth = (1.0 + rate) ** k
-        balance = principal * growth - payment * (growth - 1.0) / rate
+        log_growth = math.log1p(rate)
+        payment = principal * rate / -math.expm1(-periods * log_growth)
+        growth_minus_one = np.expm1(k * log_growth)
+        # Balance before period k+1, in closed form for all periods at once.
+        balance = principal * (1.0 + growth_minus_one) - payment * growth_minus_one / rate
     interest_parts = balance * rate
     discount = discount_rate_percent / 100.0 / periods_per_year
     factors = (1.0 + discount) ** -(k + 1.0)
