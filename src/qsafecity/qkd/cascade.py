@@ -126,7 +126,7 @@ def _binary(
 
 # A numba kernel takes its state as positional arrays (no objects), hence the long signature.
 @numba.njit(cache=True, nogil=True)
-def _correct_pass(  # noqa: PLR0917
+def _correct_pass(
     alice: BitArray,
     bob: BitArray,
     orders: IndexArray,
