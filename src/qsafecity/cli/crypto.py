@@ -39,6 +39,8 @@ from qsafecity.errors import CryptoError, InputError, KeyFormatError
 
 #: Largest input the CLI reads (a sealed message or a file to sign); larger input is refused.
 MAX_INPUT_BYTES: Final = 64 * 1024 * 1024
+#: Largest key, password, signature or replay-state file read (real ones are a few KiB).
+MAX_SMALL_FILE_BYTES: Final = 1024 * 1024
 #: FIPS 204 context of detached signatures made by ``qsafecity crypto sign``.
 SIGN_CONTEXT: Final = b"qsafecity/cli-sign/v1"
 
@@ -85,19 +87,21 @@ def _parse_tier(text: str) -> Tier:
         ) from error
 
 
-def _read_limited(stream: BinaryIO, what: str) -> bytes:
-    data = stream.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{what} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+def _read_limited(stream: BinaryIO, what: str, limit: int | None = None) -> bytes:
+    most = MAX_INPUT_BYTES if limit is None else limit
+    data = stream.read(most + 1)
+    if len(data) > most:
+        raise InputError(f"{what} is larger than {most} bytes")
     return data
 
 
-def _read_file(path: Path, what: str) -> bytes:
+def _read_file(path: Path, what: str, limit: int | None = MAX_SMALL_FILE_BYTES) -> bytes:
+    """Read a file of at most ``limit`` bytes (``None``: the input limit, read at call time)."""
     try:
         if path.is_dir():
             raise InputError(f"{what} {path} is a directory, not a file")
         with path.open("rb") as stream:
-            return _read_limited(stream, f"{what} {path}")
+            return _read_limited(stream, f"{what} {path}", limit)
     except FileNotFoundError as error:
         raise InputError(f"{what} {path} does not exist") from error
     except PermissionError as error:
@@ -109,7 +113,7 @@ def _read_file(path: Path, what: str) -> bytes:
 def _read_input(path: Path | None, what: str) -> bytes:
     if path is None:
         return _read_limited(sys.stdin.buffer, what)
-    return _read_file(path, what)
+    return _read_file(path, what, limit=None)
 
 
 def _write_output(path: Path | None, data: bytes) -> None:
