@@ -309,7 +309,8 @@ class Session:
             raise CryptoError(_REJECTED)
         nonce = message[_PREFIX_BYTES : _PREFIX_BYTES + 12]
         epoch, sequence = _NONCE.unpack(nonce)
-        if not self._replay.is_fresh(sequence):
+        replay = self._replay
+        if sequence <= replay._highest and not replay.is_fresh(sequence):
             raise CryptoError(_REJECTED)
         receive = self._receive
         if epoch == receive.epoch:
@@ -322,7 +323,7 @@ class Session:
         else:
             raise CryptoError(_REJECTED)
         try:
-            plaintext = aead.decrypt(nonce, message[_PREFIX_BYTES + 12 :], None)
+            plaintext = aead.decrypt(nonce, memoryview(message)[_PREFIX_BYTES + 12 :], None)
         except InvalidTag:
             raise CryptoError(_REJECTED) from None
         if chain is not None:
