@@ -274,6 +274,13 @@ class Session:
     # --- traffic -------------------------------------------------------------------------------
 
     @property
+    def key_exchange(self) -> str:
+        """The registry name (``qsafecity.algorithms``) of how this session's key was agreed."""
+        if self.qkd_key_id is None:
+            return self.profile.spec.kem_name
+        return "QKD+ML-KEM-1024" if self.profile is Profile.CRITICAL else "QKD+ML-KEM-768"
+
+    @property
     def send_epoch(self) -> int:
         return self._send_epoch
 
