@@ -123,6 +123,26 @@ class Session:
     b'pm2.5=12'
     """
 
+    # Slots: the per-message paths read these attributes, and slots make each read cheaper.
+    __slots__ = (
+        "_clock",
+        "_receive",
+        "_receive_prefix",
+        "_replay",
+        "_send",
+        "_send_aead",
+        "_send_deadline_s",
+        "_send_epoch",
+        "_send_epoch_bytes",
+        "_send_prefix",
+        "_send_rekey_at",
+        "_send_sequence",
+        "policy",
+        "profile",
+        "qkd_key_id",
+        "session_id",
+    )
+
     def __init__(
         self,
         *,
