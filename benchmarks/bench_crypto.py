@@ -247,6 +247,20 @@ def main(argv: list[str] | None = None) -> None:
         rounds=rounds,
     )
 
+    def minimal_correct_gcm_mib() -> bytes:
+        value = counter[0]
+        counter[0] = value + 1
+        fresh = value.to_bytes(12, "big")
+        return fresh + aead.encrypt(fresh, mib, None)
+
+    compare(
+        "session seal, 1 MiB vs AES-GCM minimal correct use",
+        lambda: sender.seal(mib),
+        minimal_correct_gcm_mib,
+        number=big_n,
+        rounds=rounds,
+    )
+
     # --- one-shot sealing vs bare HPKE ------------------------------------------------------------
     for profile in Profile:
         bench_profile(profile, kib, mib, rounds=rounds, scale=scale)
