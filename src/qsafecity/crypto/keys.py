@@ -337,6 +337,15 @@ class SigningKey:
         return cls._wrap(key)
 
     @classmethod
+    def from_raw(cls, profile: Profile, seed: bytes) -> SigningKey:
+        """The same as :meth:`from_seed`: the raw form of an ML-DSA private key is its seed."""
+        return cls.from_seed(profile, seed)
+
+    def to_raw(self) -> bytes:
+        """The 32-byte seed ξ. Handle with care: this is the whole private key."""
+        return self._key.private_bytes_raw()
+
+    @classmethod
     def _wrap(cls, key: MLDSAPrivateKey) -> SigningKey:
         profile = _mldsa_profile(key)
         return cls(profile, key, VerifyingKey(profile, key.public_key()))
