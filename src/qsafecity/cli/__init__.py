@@ -17,11 +17,13 @@ import click
 import typer
 
 from qsafecity.cli import city as _city
+from qsafecity.cli import qkd as _qkd
 from qsafecity.cli._app import app, console_error
 from qsafecity.errors import QSafeCityError
 
 # Registration of command groups: one line per capability, kept in this order.
 _city.register(app)
+_qkd.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
