@@ -12,45 +12,29 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from qsafecity.city import TIER_OF_FUNCTION, CityManifest, Service, Tier
+from qsafecity.city import CityManifest, Service, Tier
+from qsafecity.policy import RequiredProtection, classify, profile_for
 
 #: Bytes in a gigabyte as the manifest counts them (decimal, like network volumes).
 BYTES_PER_GB: Final = 1e9
 SECONDS_PER_DAY: Final = 86_400.0
 
-#: What each tier must use, in the words of the protection profiles (REFERENCE.md §2, the paper's
-#: §5 item 3): critical services QKD keys combined with PQC, especially important ones PQC, the
-#: others may choose.
-QKD_AND_PQC: Final = "qkd+pqc"
-PQC: Final = "pqc"
-CLASSICAL_ALLOWED: Final = "classical-allowed"
-_PROTECTION_OF_TIER: Final[dict[Tier, str]] = {
-    Tier.CRITICAL: QKD_AND_PQC,
-    Tier.ESPECIALLY_IMPORTANT: PQC,
-    Tier.IMPORTANT: CLASSICAL_ALLOWED,
-}
+#: What each tier must use, in the words of the protection profiles (``qsafecity.policy``):
+#: critical services QKD keys combined with PQC, especially important ones PQC, the others may
+#: choose.
+QKD_AND_PQC: Final = RequiredProtection.QKD_PQC.value
+PQC: Final = RequiredProtection.PQC.value
+CLASSICAL_ALLOWED: Final = RequiredProtection.CLASSICAL_ALLOWED.value
 
 
 def tier_of(service: Service) -> Tier:
-    """The tier of a service: its override when the manifest gives one, else its function's.
-
-    The one place the planner learns a tier, so that switching to ``qsafecity.policy.classify``
-    is a one-line change.
-    """
-    if service.tier is not None:
-        return service.tier
-    try:
-        return TIER_OF_FUNCTION[service.function]
-    except KeyError:
-        # The manifest validator refuses an unknown function without a tier override.
-        raise ValueError(
-            f"service {service.id!r}: function {service.function!r} has no tier"
-        ) from None
+    """The tier of a service, as the city's policy classifies it (override or function)."""
+    return classify(service).tier
 
 
 def required_protection(tier: Tier) -> str:
     """``qkd+pqc``, ``pqc`` or ``classical-allowed``: what the tier's profile requires."""
-    return _PROTECTION_OF_TIER[tier]
+    return str(profile_for(tier).required_protection.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from qsafecity.planning.assemble import PQC_FALLBACK, assemble
 from qsafecity.planning.costs import UNITS_PER_EUR, CostInputs, default_costs
-from qsafecity.planning.finance import annuity_payment, interest_subsidy, present_value_factor
+from qsafecity.planning.finance import present_value_factor
 from qsafecity.planning.greedy import solve_greedy
 from qsafecity.planning.milp import DEFAULT_GAP, DEFAULT_TIME_LIMIT_S, solve_milp
 from qsafecity.planning.problem import (
@@ -80,10 +80,8 @@ __all__ = [
     "RouteFlow",
     "ServicePlan",
     "SolverReport",
-    "annuity_payment",
     "assemble",
     "default_costs",
-    "interest_subsidy",
     "plan_city",
     "prepare",
     "present_value_factor",

@@ -17,7 +17,6 @@ from qsafecity.network import (
     site_pair,
 )
 from qsafecity.network.graph import minimum_spanning_edges, pairwise_great_circle_km
-from qsafecity.planning.finance import interest_subsidy
 from qsafecity.planning.greedy import apply, cheapest_addition, state_from_decisions
 from qsafecity.planning.problem import PlanningProblem, bottleneck_capacity_bps, groups_of
 from qsafecity.planning.result import (
@@ -32,6 +31,7 @@ from qsafecity.planning.result import (
     RouteFlow,
     ServicePlan,
 )
+from qsafecity.policy.support import annuity
 
 PQC_FALLBACK = "pqc-fallback"
 
@@ -367,26 +367,29 @@ def _subsidies(
         principal = financed[operator]
         loan = problem.loans.get(operator)
         if loan is None:
-            kind = problem.operator_types.get(operator)
-            note = (
-                "municipal: paid from the city budget, no loan"
-                if kind is not None and kind.value == "municipal"
-                else "no loan terms in the manifest (operators[].finance): no subsidy computed"
-            )
+            note = "municipal department: paid from the city budget, not a loan"
             result.append(OperatorSubsidy(operator, principal, None, None, 0.0, 0.0, note))
             continue
-        total, present = interest_subsidy(
-            principal, loan.loan_rate_percent, loan.loan_years, problem.discount_rate_percent
+        loan_schedule = annuity(
+            principal,
+            loan.loan_rate_percent,
+            loan.loan_years,
+            discount_rate_percent=problem.discount_rate_percent,
         )
+        note = "loan interest fully subsidised by the support programme"
+        if loan.assumed:
+            note += (
+                f" (loan terms assumed: {loan.loan_rate_percent:g} % over {loan.loan_years} years)"
+            )
         result.append(
             OperatorSubsidy(
                 operator,
                 principal,
                 loan.loan_rate_percent,
                 loan.loan_years,
-                total,
-                present,
-                "loan interest fully subsidised by the support programme",
+                loan_schedule.total_interest,
+                loan_schedule.interest_present_value,
+                note,
             )
         )
     return tuple(result)

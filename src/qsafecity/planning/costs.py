@@ -15,19 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qsafecity.city import CityManifest
 from qsafecity.errors import InputError
+from qsafecity.policy.support import DEFAULT_QKD_LINE_COST, qkd_line_cost
 
-#: Approximate units of each currency per euro (late 2025), used only to convert the defaults.
+#: Units of each currency per euro, taken from the support programme's default QKD line costs
+#: (``qsafecity.policy.support``), so that the planner and the assessment convert alike.
 UNITS_PER_EUR: Final[dict[str, float]] = {
-    "EUR": 1.0,
-    "USD": 1.10,
-    "GBP": 0.85,
-    "CHF": 0.94,
-    "RUB": 95.0,
-    "BYN": 3.6,
-    "KZT": 560.0,
-    "CNY": 7.9,
-    "JPY": 165.0,
-    "INR": 95.0,
+    currency: cost / DEFAULT_QKD_LINE_COST["EUR"]
+    for currency, cost in DEFAULT_QKD_LINE_COST.items()
 }
 
 _Money = Annotated[float, Field(ge=0.0, le=1e13, allow_inf_nan=False)]
@@ -40,7 +34,7 @@ class CostInputs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: A QKD device pair (transmitter and receiver with their key management entities), installed.
-    #: Default 300,000 EUR: the order of the list prices of commercial metro QKD systems.
+    #: Default: the support programme's QKD line cost (300,000 EUR, ``qsafecity.policy.support``).
     qkd_device_pair: _Money = 300_000.0
     #: A trusted node: a secured room, its key management system and relay hardware.
     #: Default 200,000 EUR (assumed: physical security fit-out plus servers and HSMs).
@@ -106,8 +100,9 @@ def default_costs(city: CityManifest, overrides: dict[str, object] | None = None
         )
     for name in _MONEY_FIELDS:
         values[name] = float(getattr(base, name)) * (rate or 1.0)
-    if city.assumptions.qkd_line_cost is not None:
-        values["qkd_device_pair"] = city.assumptions.qkd_line_cost
+    line_cost = qkd_line_cost(city)
+    if line_cost is not None:
+        values["qkd_device_pair"] = line_cost
     values.update(given)
     try:
         return CostInputs.model_validate(values)

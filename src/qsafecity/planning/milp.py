@@ -372,7 +372,7 @@ def _solve_once(
     )
 
 
-def _set_start(  # noqa: PLR0917 - the index maps of one model, passed together once
+def _set_start(
     highs: highspy.Highs,
     count: int,
     start: Decisions,

@@ -36,6 +36,7 @@ from qsafecity.network import (
 )
 from qsafecity.planning.costs import CostInputs
 from qsafecity.planning.finance import present_value_factor
+from qsafecity.policy.support import DEFAULT_FINANCE
 
 DEFAULT_HORIZON_YEARS: Final = 10
 MAX_HORIZON_YEARS: Final = 50
@@ -56,6 +57,7 @@ class Money:
 class LoanTerms:
     loan_rate_percent: float
     loan_years: int
+    assumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,10 +167,16 @@ def prepare(
         city, key_rate_model, route_factor=route_factor, candidate_neighbours=candidate_neighbours
     )
     demands = service_demands(city, policy)
+    # Contractors borrow to build their lines; without terms in the manifest the support
+    # programme's documented default terms apply (as in ``qsafecity.policy.support_for``).
     loans = {
-        operator.id: LoanTerms(operator.finance.loan_rate_percent, operator.finance.loan_years)
+        operator.id: LoanTerms(
+            (operator.finance or DEFAULT_FINANCE).loan_rate_percent,
+            (operator.finance or DEFAULT_FINANCE).loan_years,
+            assumed=operator.finance is None,
+        )
         for operator in city.operators
-        if operator.finance is not None and operator.type is OperatorType.CONTRACTOR
+        if operator.finance is not None or operator.type is OperatorType.CONTRACTOR
     }
     problem = PlanningProblem(
         city_name=city.city.name,
