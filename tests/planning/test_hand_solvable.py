@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qsafecity.errors import PlanningError
+from qsafecity.errors import InputError
 from qsafecity.network import StepKeyRateModel
 from qsafecity.planning import CostInputs, plan_city, prepare
 from tests.planning.cities import chain, star
@@ -71,7 +71,7 @@ def test_star_with_one_budget_cut_drops_exactly_one_spoke() -> None:
 
 
 def test_budget_below_mandatory_pqc_is_refused_with_the_shortfall() -> None:
-    with pytest.raises(PlanningError, match="raise it by at least 10"):
+    with pytest.raises(InputError, match="raise it by at least 10"):
         plan_city(prepare(star(3), MODEL, COSTS, horizon_years=1), budget=30.0)
 
 

@@ -367,7 +367,7 @@ def _subsidies(
         principal = financed[operator]
         loan = problem.loans.get(operator)
         if loan is None:
-            note = "municipal department: paid from the city budget, not a loan"
+            note = "municipal: paid from the city budget, no loan"
             result.append(OperatorSubsidy(operator, principal, None, None, 0.0, 0.0, note))
             continue
         loan_schedule = annuity(
@@ -376,11 +376,9 @@ def _subsidies(
             loan.loan_years,
             discount_rate_percent=problem.discount_rate_percent,
         )
-        note = "loan interest fully subsidised by the support programme"
+        note = "interest fully subsidised"
         if loan.assumed:
-            note += (
-                f" (loan terms assumed: {loan.loan_rate_percent:g} % over {loan.loan_years} years)"
-            )
+            note += " (no finance in the manifest: the programme's default terms assumed)"
         result.append(
             OperatorSubsidy(
                 operator,

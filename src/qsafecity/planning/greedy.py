@@ -18,6 +18,7 @@ from typing import Any
 
 import networkx as nx
 
+from qsafecity.errors import InputError
 from qsafecity.network import Route, SitePair, route_segments, site_pair
 from qsafecity.planning.problem import PlanningProblem
 from qsafecity.planning.result import Decisions, SolverReport
@@ -140,13 +141,18 @@ def solve_greedy(problem: PlanningProblem, budget: float | None) -> Decisions:
     """The baseline: critical services one by one, largest key demand first, cheapest route each."""
     started = time.perf_counter()
     remaining = math.inf if budget is None else budget - problem.mandatory_pqc_cost()
+    if remaining < 0.0:
+        raise InputError(
+            f"the budget {budget:,.0f} {problem.currency} is below the mandatory PQC migration "
+            f"({problem.mandatory_pqc_cost():,.0f}); raise it by at least {-remaining:,.0f}"
+        )
     state = PlanState()
     flows: dict[SitePair, dict[Route, float]] = {}
     uncovered: set[str] = set()
     spent = 0.0
     order = sorted(problem.critical, key=lambda d: (-d.key_rate_bps, d.service_id))
     for demand in order:
-        if not demand.site_pairs or remaining < 0.0:
+        if not demand.site_pairs:
             uncovered.add(demand.service_id)
             continue
         trial = state.copy()

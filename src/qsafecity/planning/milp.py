@@ -41,7 +41,7 @@ from typing import Final
 import highspy
 import numpy as np
 
-from qsafecity.errors import PlanningError
+from qsafecity.errors import InputError, PlanningError
 from qsafecity.network import (
     Route,
     RouteMetric,
@@ -196,7 +196,7 @@ def _solve_once(
     max_pairs = problem.max_pairs()
     available = None if budget is None else budget - problem.mandatory_pqc_cost()
     if available is not None and available < 0.0:
-        raise PlanningError(
+        raise InputError(
             f"the budget {budget:,.0f} {problem.currency} is below the mandatory PQC migration "
             f"({problem.mandatory_pqc_cost():,.0f} for {len(problem.mandatory_pqc_services())} "
             f"services); raise it by at least {-available:,.0f}"
