@@ -79,42 +79,37 @@ def observed_crypto(scan: EndpointScan, evidence: str | None = None) -> Observed
     )
 
 
-def observations_by_service(scans: Iterable[EndpointScan]) -> dict[str, ObservedCrypto]:
-    """One ``ObservedCrypto`` per service: where endpoints differ, the weakest one speaks for it.
+def _strength(role: Role, name: str) -> tuple[int, int]:
+    algorithm = lookup(role, name)
+    return (algorithm.nist_quantum_level, algorithm.classical_bits)
 
-    A service is as strong as its weakest endpoint (an attacker records the weakest connection),
-    so for each role we keep the algorithm with the lowest NIST quantum level, then the lowest
-    classical strength.
+
+def weakest(role: Role, names: Iterable[str | None]) -> str | None:
+    """The weakest of ``names`` in ``role``: lowest NIST quantum level, then classical bits.
+
+    A service is as strong as its weakest endpoint or code path (an attacker records the weakest
+    connection). ``None`` entries (not observed) are ignored; ``None`` when nothing is left.
     """
+    known = [n for n in names if n is not None]
+    if not known:
+        return None
+    return min(known, key=lambda name: _strength(role, name))
 
-    def strength(role: Role, name: str | None) -> tuple[int, int]:
-        if name is None:
-            return (99, 99_999)  # unobserved never wins over an observation
-        algorithm = lookup(role, name)
-        return (algorithm.nist_quantum_level, algorithm.classical_bits)
 
-    merged: dict[str, ObservedCrypto] = {}
+def observations_by_service(scans: Iterable[EndpointScan]) -> dict[str, ObservedCrypto]:
+    """One ``ObservedCrypto`` per service; where endpoints differ, the weakest one speaks for it."""
+    grouped: dict[str, list[ObservedCrypto]] = {}
     for scan in scans:
         observed = observed_crypto(scan)
-        if observed is None:
-            continue
-        previous = merged.get(observed.service_id)
-        if previous is None:
-            merged[observed.service_id] = observed
-            continue
-        picks: dict[str, str | None] = {}
-        for role, attribute in (
-            (Role.KEY_EXCHANGE, "key_exchange"),
-            (Role.SIGNATURE, "signature"),
-            (Role.CIPHER, "cipher"),
-        ):
-            ours, theirs = getattr(observed, attribute), getattr(previous, attribute)
-            picks[attribute] = ours if strength(role, ours) < strength(role, theirs) else theirs
-        merged[observed.service_id] = ObservedCrypto(
-            service_id=observed.service_id,
-            evidence=f"{previous.evidence}; {observed.evidence}",
-            key_exchange=picks["key_exchange"],
-            signature=picks["signature"],
-            cipher=picks["cipher"],
+        if observed is not None:
+            grouped.setdefault(observed.service_id, []).append(observed)
+    return {
+        service_id: ObservedCrypto(
+            service_id=service_id,
+            evidence="; ".join(dict.fromkeys(o.evidence for o in seen)),
+            key_exchange=weakest(Role.KEY_EXCHANGE, (o.key_exchange for o in seen)),
+            signature=weakest(Role.SIGNATURE, (o.signature for o in seen)),
+            cipher=weakest(Role.CIPHER, (o.cipher for o in seen)),
         )
-    return merged
+        for service_id, seen in grouped.items()
+    }
