@@ -26,6 +26,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from qsafecity.inventory.tls_wire import (
+    GROUP_CODES,
+    build_hello_retry_request,
+    parse_client_hello_offer,
+)
+
 LOCALHOST = "127.0.0.1"
 
 
@@ -201,3 +207,28 @@ def _run_openssl(process: subprocess.Popen[bytes], port: int) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def hybrid_server(connection: socket.socket) -> None:
+    """Answers like a server whose groups are X25519MLKEM768 then X25519 (RFC 8446 §4.1.4)."""
+    data = b""
+    while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
+        chunk = connection.recv(4096)
+        if not chunk:
+            return
+        data += chunk
+    groups, suites, session_id = parse_client_hello_offer(data)
+    for supported in (GROUP_CODES["X25519MLKEM768"], GROUP_CODES["X25519"]):
+        if supported in groups:
+            suite = (
+                next(s for s in (0x1302, 0x1301, 0x1303) if s in suites)
+                if set(suites) & {0x1301, 0x1302, 0x1303}
+                else None
+            )
+            if suite is None:
+                break
+            connection.sendall(
+                build_hello_retry_request(supported, cipher_suite=suite, session_id=session_id)
+            )
+            return
+    connection.sendall(b"\x15\x03\x03\x00\x02\x02\x28")  # handshake_failure

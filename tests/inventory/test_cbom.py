@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from inventory_servers import python_tls_server, scripted_server
+from inventory_servers import hybrid_server, python_tls_server, scripted_server
 
 from qsafecity.algorithms import Role, lookup
 from qsafecity.errors import InputError
@@ -90,11 +90,9 @@ def test_a_cbom_with_scans_has_certificates_and_protocols_and_round_trips(
     city,  # type: ignore[no-untyped-def]
     certificates: dict[str, tuple[Path, Path]],
 ) -> None:
-    from test_probe import _hybrid_server
-
     cert, key = certificates["rsa"]
     settings = ProbeSettings(timeout_s=2.0)
-    with python_tls_server(cert, key) as port, scripted_server(_hybrid_server) as hybrid_port:
+    with python_tls_server(cert, key) as port, scripted_server(hybrid_server) as hybrid_port:
         scans = [
             scan_endpoint("127.0.0.1", port, settings, now=NOW, service_id="video-surveillance"),
             scan_endpoint("127.0.0.1", hybrid_port, settings, now=NOW, service_id="city-sso"),

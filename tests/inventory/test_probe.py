@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from inventory_servers import (
     free_port,
+    hybrid_server,
     openssl_available,
     openssl_server,
     python_tls_server,
@@ -20,11 +21,6 @@ from inventory_servers import (
 from qsafecity.inventory.observe import observed_crypto
 from qsafecity.inventory.probe import ProbeSettings, RateLimiter, scan_endpoint
 from qsafecity.inventory.results import EndpointStatus, GroupSupport
-from qsafecity.inventory.tls_wire import (
-    GROUP_CODES,
-    build_hello_retry_request,
-    parse_client_hello_offer,
-)
 
 NOW = dt.datetime.now(dt.UTC)
 FAST = ProbeSettings(timeout_s=2.0)
@@ -131,33 +127,8 @@ def test_openssl_server_with_the_hybrid_group_if_the_local_openssl_has_it(
     assert scan.preferred_group == "X25519MLKEM768"
 
 
-def _hybrid_server(connection: socket.socket) -> None:
-    """Answers like a server whose groups are X25519MLKEM768 then X25519 (RFC 8446 §4.1.4)."""
-    data = b""
-    while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
-        chunk = connection.recv(4096)
-        if not chunk:
-            return
-        data += chunk
-    groups, suites, session_id = parse_client_hello_offer(data)
-    for supported in (GROUP_CODES["X25519MLKEM768"], GROUP_CODES["X25519"]):
-        if supported in groups:
-            suite = (
-                next(s for s in (0x1302, 0x1301, 0x1303) if s in suites)
-                if set(suites) & {0x1301, 0x1302, 0x1303}
-                else None
-            )
-            if suite is None:
-                break
-            connection.sendall(
-                build_hello_retry_request(supported, cipher_suite=suite, session_id=session_id)
-            )
-            return
-    connection.sendall(b"\x15\x03\x03\x00\x02\x02\x28")  # handshake_failure
-
-
 def test_a_hybrid_server_is_seen_through_its_hello_retry_request() -> None:
-    with scripted_server(_hybrid_server) as port:
+    with scripted_server(hybrid_server) as port:
         scan = scan_endpoint("127.0.0.1", port, FAST, now=NOW, service_id="dispatch")
     assert scan.status is EndpointStatus.TLS
     assert scan.groups["X25519MLKEM768"] is GroupSupport.ACCEPTED

@@ -37,6 +37,7 @@ MAX_TARGETS: Final = 100_000
 _MAX_HOST_CHARS: Final = 253
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 _IPV6 = re.compile(r"^[0-9A-Fa-f:.]+$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def parse_target(text: str, service_id: str | None = None) -> Target:
         if len(host) > _MAX_HOST_CHARS or not _HOST_NAME.match(host):
             raise ValueError(f"{text!r}: not a host name or IPv4 address")
     if port_text:
-        if not port_text.isdigit() or len(port_text) > 5:
+        if not _PORT.match(port_text):
             raise ValueError(f"{text!r}: port must be a number 1-65535")
         port = int(port_text)
         if not 1 <= port <= 65535:
