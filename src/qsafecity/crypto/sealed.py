@@ -158,7 +158,7 @@ def _encode_id(text: str, what: str, *, allow_empty: bool) -> bytes:
     return bytes([len(raw)]) + raw
 
 
-def build_header(
+def _build_header(
     *,
     kind: Kind,
     profile: Profile,
@@ -197,7 +197,7 @@ def build_header(
     return b"".join(parts)
 
 
-def seal_with_header(
+def _seal_frame(
     plaintext: bytes,
     to: KEMPublicKey,
     *,
@@ -225,7 +225,7 @@ def seal_with_header(
         )
     if len(plaintext) > MAX_PLAINTEXT_BYTES:
         raise ValueError(f"plaintext longer than {MAX_PLAINTEXT_BYTES} bytes")
-    header = build_header(
+    header = _build_header(
         kind=kind,
         profile=profile,
         tier=tier,
@@ -268,7 +268,7 @@ def seal(
     ...             replay=ReplayWindow()).plaintext
     b'22.5 C'
     """
-    message, _ = seal_with_header(
+    message, _ = _seal_frame(
         plaintext,
         to,
         kind=Kind.MESSAGE,
@@ -343,7 +343,7 @@ def _read_id(data: bytes, offset: int, *, allow_empty: bool) -> tuple[str, int]:
     return raw.decode("utf-8"), offset + 1 + length
 
 
-def open_with_header(
+def _open_frame(
     message: bytes,
     key: KEMPrivateKey,
     *,
@@ -421,7 +421,7 @@ def open_sealed(
     or when the profile demands it, and fresh in ``replay`` (pass ``None`` only where replays do
     not matter). Any failure raises :class:`CryptoError` with the same message.
     """
-    return open_with_header(
+    return _open_frame(
         message,
         key,
         kind=Kind.MESSAGE,

@@ -51,7 +51,7 @@ from qsafecity.crypto.entropy import OSRandom, RandomSource
 from qsafecity.crypto.keys import KEMPrivateKey, KEMPublicKey, SigningKey, VerifyingKey
 from qsafecity.crypto.profiles import Profile
 from qsafecity.crypto.replay import MAX_SEQUENCE, ReplayWindow
-from qsafecity.crypto.sealed import FORMAT_VERSION, MAGIC, Kind, open_with_header, seal_with_header
+from qsafecity.crypto.sealed import FORMAT_VERSION, MAGIC, Kind, _open_frame, _seal_frame
 from qsafecity.errors import CryptoError, PolicyViolation
 
 SESSION_LABEL: Final = b"qsafecity/session/v1"
@@ -206,7 +206,7 @@ class Session:
         """
         source = rng if rng is not None else OSRandom()
         secret = source.random_bytes(SESSION_SECRET_BYTES)
-        handshake, _ = seal_with_header(
+        handshake, _ = _seal_frame(
             secret,
             peer,
             kind=Kind.HANDSHAKE,
@@ -252,7 +252,7 @@ class Session:
         names one, and ``require_qkd`` refuses a handshake that names none. A lookup that fails
         should raise; its error is reported as a rejected handshake.
         """
-        opened = open_with_header(
+        opened = _open_frame(
             handshake,
             key,
             kind=Kind.HANDSHAKE,
