@@ -1,0 +1,1 @@
+"""Benchmarks: each compares qsafecity against a baseline measured in the same run."""
