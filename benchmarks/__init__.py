@@ -1,1 +1,1 @@
-"""Benchmarks: each compares qsafecity against a baseline measured in the same run."""
+"""Benchmarks: each compares qsafecity with a baseline in the same run and reports a ratio."""

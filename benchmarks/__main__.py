@@ -1,23 +1,22 @@
-"""Run every benchmark module of this package that defines ``main()`` (``make bench``)."""
+"""Run every benchmark module in this folder (``make bench``)."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
+from pathlib import Path
 
-import benchmarks
 
-
-def run_all() -> None:
-    for module in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
-            continue
-        loaded = importlib.import_module(f"benchmarks.{module.name}")
-        entry = getattr(loaded, "main", None)
-        if callable(entry):
-            print(f"## {module.name}")
-            entry([])
+def main() -> None:
+    folder = Path(__file__).parent
+    for module in sorted(
+        m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_")
+    ):
+        print(f"== benchmarks.{module}", flush=True)
+        importlib.import_module(f"benchmarks.{module}").main()
+    sys.exit(0)
 
 
 if __name__ == "__main__":
-    run_all()
+    main()

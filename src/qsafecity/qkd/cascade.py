@@ -114,7 +114,7 @@ def _binary(
 
 # A numba kernel takes its state as positional arrays (no objects), hence the long signature.
 @numba.njit(cache=True, nogil=True)
-def _correct_pass(  # noqa: PLR0917
+def _correct_pass(
     alice: BitArray,
     bob: BitArray,
     orders: IndexArray,
@@ -192,7 +192,7 @@ def _splitmix64(state: NDArray[np.uint64]) -> np.uint64:
 
 
 @numba.njit(cache=True, nogil=True)
-def _shuffle_pass(  # noqa: PLR0917 (numba kernel: positional arrays)
+def _shuffle_pass(
     alice: BitArray,
     bob: BitArray,
     order: IndexArray,

@@ -1,6 +1,8 @@
 """Cascade speed and efficiency against cascade-cpp and cascade-python, in the same run.
 
-The peers are not part of this repository. Point the benchmark at them (see docs/benchmarks.md):
+The peers are not part of this repository. Point the benchmark at them (see docs/benchmarks.md),
+by option or by the environment variables QSAFECITY_PEER_CASCADE_CPP and
+QSAFECITY_PEER_CASCADE_PYTHON:
 
 * ``--cascade-cpp BINARY``: a driver linked against cascade-cpp's sources that takes
   ``ALGORITHM N QBER RUNS`` and prints one JSON object per run with ``seconds`` (the time of
@@ -11,7 +13,7 @@ Keys have exactly ``round(Q n)`` errors for every implementation, so f_EC is com
 interleaved (ours, then each peer, repeatedly) and medians are reported, since the machine is
 shared.
 
-    python -m benchmarks.qkd_cascade --cascade-cpp /tmp/peers/driver/cascade_cpp_bench \\
+    python -m benchmarks.bench_qkd_cascade --cascade-cpp /tmp/peers/driver/cascade_cpp_bench \\
         --cascade-python /tmp/peers/cascade-python
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -89,8 +92,9 @@ def cascade_python(directory: str, size: int, variant: str, seed: int) -> tuple[
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cascade-cpp", default=None)
-    parser.add_argument("--cascade-python", default=None)
+    # Defaults from the environment so that ``make bench`` can reach peers installed outside.
+    parser.add_argument("--cascade-cpp", default=os.environ.get("QSAFECITY_PEER_CASCADE_CPP"))
+    parser.add_argument("--cascade-python", default=os.environ.get("QSAFECITY_PEER_CASCADE_PYTHON"))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     args = parser.parse_args(argv)
