@@ -9,11 +9,13 @@ al., IEEE Trans. Inf. Theory 57, 5524 (2011)) hashing to ``m`` bits removes Eve'
 ``y = T x`` is the middle of the linear convolution of ``seed`` and ``x``:
 ``y[i] = (seed * x)[i + n - 1] mod 2``, i.e. a slice of the product of two polynomials over GF(2).
 
-On x86-64 that product is computed exactly in integer arithmetic: bits packed 64 to a word,
-Karatsuba's recursion (Karatsuba and Ofman 1962; over GF(2) the middle term is
-``(a0 + a1)(b0 + b1) + a0 b0 + a1 b1`` with XOR for +) down to blocks of 32 words multiplied with
-the CPU's carry-less multiply instruction (PCLMULQDQ, reached through an LLVM intrinsic from
-numba), as GF(2)[x] libraries such as gf2x do (Brent, Gaudry, Thomé, Zimmermann, ANTS 2008).
+On x86-64 it is computed exactly in integer arithmetic, as the middle product it is: with the key
+reversed, ``y`` is a Hankel matrix times a vector; bits are packed 64 to a word, the transposed
+Karatsuba step (Hanrot, Quercia, Zimmermann, "The middle product algorithm I", AAECC 14, 415
+(2004)) splits the square Hankel product into three of half size down to blocks of at most 32
+words, which the CPU's carry-less multiply instruction (PCLMULQDQ, reached through an LLVM
+intrinsic from numba) finishes. Only the m output words are ever computed, which is why this is
+cheaper than multiplying the polynomials and taking the middle.
 
 Elsewhere, or if that instruction cannot be compiled, the integer convolution is computed with a real FFT of a
 5-smooth length >= n + m - 1 (Tang et al., Sci. Rep. 9, 15733 (2019) use the same idea); each
@@ -50,7 +52,7 @@ _EXACT_CHUNK_BITS: Final = 1 << 21
 _ROUNDING_TOLERANCE: Final = 0.25
 
 
-#: Word count at and below which Karatsuba multiplies by schoolbook with carry-less multiplies.
+#: Word count at and below which a Hankel block is multiplied directly with carry-less products.
 _KARATSUBA_BASE_WORDS: Final = 32
 WordArray = NDArray[np.uint64]
 
@@ -80,86 +82,100 @@ def _clmul(typing_context: Any, a: Any, b: Any) -> Any:
 
 
 @numba.njit(cache=True, nogil=True)
-def _karatsuba(a: WordArray, b: WordArray, out: WordArray) -> None:
-    """``out ^= a * b`` over GF(2)[x] for equal-length word arrays; ``out`` (2n words) is zero."""
-    n = a.size
-    if n <= _KARATSUBA_BASE_WORDS:
-        for i in range(n):
-            word = a[i]
-            if word == 0:
-                continue
-            for j in range(n):
+def _hankel(seed: WordArray, z: WordArray, out: WordArray) -> None:
+    """``out = H(seed) z`` for the block-Hankel matrix of 64x64-bit blocks over GF(2).
+
+    ``z`` has n words, ``seed`` 2n words, ``out`` n words. Block (I, K) maps word ``z[K]`` through
+    the 128-bit seed window of words ``I+K`` and ``I+K+1``: with the bits of each ``z`` word
+    reversed, output word I is bits 63..126 of ``sum_K window(I+K) * z[K]`` (carry-less), which
+    needs one carry-less product per (I, K) (the high half of one term pairs with the low half of
+    the next diagonal). Above the base size the transposed Karatsuba step halves the problem into
+    three Hankel products (Hanrot, Quercia, Zimmermann, AAECC 14, 415 (2004)):
+    ``P = H1 (z0 + z1)``, ``y0 = P + (H0 + H1) z0``, ``y1 = P + (H2 + H1) z1``.
+    """
+    n = z.size
+    if n <= _KARATSUBA_BASE_WORDS or n % 2 == 1:
+        low = np.empty(n + 1, dtype=np.uint64)
+        high = np.empty(n + 1, dtype=np.uint64)
+        for i in range(n + 1):
+            acc_low = np.uint64(0)
+            acc_high = np.uint64(0)
+            for k in range(n):
                 # The intrinsic is called with its runtime arguments only (numba adds the
                 # typing context), which mypy cannot see.
-                low, high = _clmul(word, b[j])  # type: ignore[call-arg,var-annotated]
-                out[i + j] ^= low
-                out[i + j + 1] ^= high
+                product_low, product_high = _clmul(seed[i + k], z[k])  # type: ignore[call-arg,var-annotated]
+                acc_low ^= product_low
+                acc_high ^= product_high
+            low[i] = acc_low
+            high[i] = acc_high
+        for i in range(n):
+            out[i] = (low[i] >> np.uint64(63)) | ((high[i] ^ low[i + 1]) << np.uint64(1))
         return
     half = n // 2
-    rest = n - half
-    _karatsuba(a[:half], b[:half], out[: 2 * half])
-    _karatsuba(a[half:], b[half:], out[2 * half :])
-    sum_a = np.empty(rest, dtype=np.uint64)
-    sum_b = np.empty(rest, dtype=np.uint64)
-    sum_a[:] = a[half:]
-    sum_b[:] = b[half:]
-    sum_a[:half] ^= a[:half]
-    sum_b[:half] ^= b[:half]
-    middle = np.zeros(2 * rest, dtype=np.uint64)
-    _karatsuba(sum_a, sum_b, middle)
-    middle[: 2 * half] ^= out[: 2 * half]
-    middle ^= out[2 * half :]
-    out[half : half + 2 * rest] ^= middle
+    shared = np.empty(half, dtype=np.uint64)
+    _hankel(seed[half : 3 * half], z[:half] ^ z[half:], shared)
+    first = np.empty(half, dtype=np.uint64)
+    _hankel(seed[: 2 * half] ^ seed[half : 3 * half], z[:half], first)
+    second = np.empty(half, dtype=np.uint64)
+    _hankel(seed[2 * half : 4 * half] ^ seed[half : 3 * half], z[half:], second)
+    out[:half] = shared ^ first
+    out[half:] = shared ^ second
 
 
-def _gf2_multiply(a: WordArray, b: WordArray) -> WordArray:
-    """Product of two GF(2) polynomials held as little-endian 64-bit words (any lengths).
-
-    The longer factor is cut into pieces as long as the shorter one; each piece is a balanced
-    Karatsuba product, and a shorter last piece recurses with the roles swapped.
-    """
-    if a.size < b.size:
-        a, b = b, a
-    out = np.zeros(a.size + b.size, dtype=np.uint64)
-    width = b.size
-    if width == 0:
-        return out
-    for offset in range(0, a.size, width):
-        piece = np.ascontiguousarray(a[offset : offset + width])
-        if piece.size == width:
-            part = np.zeros(2 * width, dtype=np.uint64)
-            _karatsuba(piece, b, part)
-        else:
-            part = _gf2_multiply(piece, b)
-        out[offset : offset + part.size] ^= part[: out.size - offset]
-    return out
+def _recursion_size(words: int) -> int:
+    """Smallest size >= words of the form b 2^k with b <= the base size (zero padding)."""
+    shift = 0
+    while -(-words // (1 << shift)) > _KARATSUBA_BASE_WORDS:
+        shift += 1
+    return -(-words // (1 << shift)) * (1 << shift)
 
 
-def _pack_words(bits: BitArray) -> WordArray:
-    padded = np.zeros(-(-bits.size // 64) * 64, dtype=np.uint8)
-    padded[: bits.size] = bits
+def _pack_words(bits: BitArray, words: int) -> WordArray:
+    padded = np.zeros(words * 64, dtype=np.uint8)
+    used = min(bits.size, padded.size)
+    padded[:used] = bits[:used]
     return np.packbits(padded, bitorder="little").view("<u8").astype(np.uint64)
 
 
 def _toeplitz_clmul(bits: BitArray, seed: BitArray, output_bits: int) -> BitArray:
+    """``y[i] = sum_k seed[i + k] z[k]`` with ``z`` the key reversed: a Hankel product, cut into
+    square blocks of the output's size and run through :func:`_hankel`."""
     n = bits.size
-    product = _gf2_multiply(_pack_words(seed), _pack_words(bits))
-    unpacked = np.unpackbits(product.view(np.uint8), bitorder="little")
-    return np.ascontiguousarray(unpacked[n - 1 : n - 1 + output_bits])
+    key_words = -(-n // 64)
+    reversed_bits = np.zeros(key_words * 64, dtype=np.uint8)
+    reversed_bits[:n] = bits[::-1]
+    # Reverse the bits inside each word too (see _hankel): one reshape, no per-bit loop.
+    z = _pack_words(reversed_bits.reshape(-1, 64)[:, ::-1].ravel(), key_words)
+    size = _recursion_size(-(-output_bits // 64))
+    chunks = -(-key_words // size)
+    seed_words = _pack_words(seed, (chunks + 1) * size)
+    result = np.zeros(size, dtype=np.uint64)
+    part = np.empty(size, dtype=np.uint64)
+    for chunk in range(chunks):
+        block = np.zeros(size, dtype=np.uint64)
+        piece = z[chunk * size : (chunk + 1) * size]
+        block[: piece.size] = piece
+        _hankel(
+            np.ascontiguousarray(seed_words[chunk * size : chunk * size + 2 * size]), block, part
+        )
+        result ^= part
+    return np.ascontiguousarray(
+        np.unpackbits(result.view(np.uint8), bitorder="little")[:output_bits]
+    )
 
 
 @cache
 def carryless_multiply_available() -> bool:
-    """Whether the carry-less Karatsuba path compiles and agrees with a known product here."""
+    """Whether the carry-less path compiles here and agrees with the FFT path (itself checked
+    against the explicit product in the tests) on a case that exercises the recursion."""
+    rng = np.random.default_rng(0)
+    key = rng.integers(0, 2, 3000, dtype=np.uint8)
+    seed = rng.integers(0, 2, 3000 + 2500 - 1, dtype=np.uint8)
     try:
-        # (1 + x)^2 = 1 + x^2 over GF(2); 33 words exercise the recursion once.
-        a = np.zeros(33, dtype=np.uint64)
-        a[0] = 3
-        out = np.zeros(66, dtype=np.uint64)
-        _karatsuba(a, a.copy(), out)
+        fast = _toeplitz_clmul(key, seed, 2500)
     except Exception:  # LLVM cannot select PCLMULQDQ on this CPU: use the FFT path.
         return False
-    return bool(out[0] == 5 and not out[1:].any())
+    return bool(np.array_equal(fast, _toeplitz_fft(key, seed, 2500)))
 
 
 def _fast_length(target: int) -> int:
@@ -200,8 +216,9 @@ def _toeplitz_fft(bits: BitArray, seed: BitArray, output_bits: int) -> BitArray:
 def toeplitz_hash(
     key: ArrayLike, seed: ArrayLike, output_bits: int, *, method: str = "auto"
 ) -> BitArray:
-    """``T(seed) @ key`` over GF(2), exact: carry-less Karatsuba (``clmul``, O(n^1.585) word
-    operations) where the CPU has it, else the FFT (``fft``, O(n log n)); ``auto`` chooses.
+    """``T(seed) @ key`` over GF(2), exact: carry-less transposed Karatsuba (``clmul``,
+    O(n m^0.585) word operations) where the CPU has it, else the FFT (``fft``, O(n log n));
+    ``auto`` chooses.
 
     Parameters
     ----------
