@@ -181,3 +181,15 @@ def test_json_on_a_real_stdout_has_no_solver_banner() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["format"] == 1
+
+
+def test_cli_defaults_match_the_planner() -> None:
+    from qsafecity import planning
+    from qsafecity.cli import plan as cli_plan
+    from qsafecity.planning import keyrates
+
+    assert cli_plan.DEFAULT_GAP == planning.DEFAULT_GAP
+    assert cli_plan.DEFAULT_HORIZON_YEARS == planning.DEFAULT_HORIZON_YEARS
+    assert cli_plan.DEFAULT_TIME_LIMIT_S == planning.DEFAULT_TIME_LIMIT_S
+    assert cli_plan.MAX_HORIZON_YEARS == planning.MAX_HORIZON_YEARS
+    assert cli_plan.DEFAULT_PRESET == keyrates.DEFAULT_PRESET
