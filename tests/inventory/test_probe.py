@@ -242,3 +242,9 @@ def test_scan_results_round_trip_through_json(certificates: Certificates) -> Non
     with python_tls_server(cert, key) as port:
         scan = scan_endpoint("127.0.0.1", port, FAST, now=NOW)
     assert EndpointScan.model_validate_json(scan.model_dump_json()) == scan
+
+
+def test_a_host_name_that_cannot_be_encoded_is_a_finding() -> None:
+    scan = scan_endpoint("bad..\u00fc..name", 443, FAST, now=NOW)
+    assert scan.status is EndpointStatus.UNREACHABLE
+    assert "IDNA" in scan.findings[0].message

@@ -62,6 +62,10 @@ def test_targets_parse(text: str, host: str, port: int) -> None:
         "x" * 300,
         "host/path:1",
         "host;rm -rf:1",
+        "a..b:1",
+        ".a:1",
+        "a.:1",
+        ("x" * 64) + ".example:1",
     ],
 )
 def test_bad_targets_are_refused(text: str) -> None:

@@ -248,7 +248,7 @@ def _ssl_error_text(error: BaseException) -> str:
         return "timed out"
     if isinstance(error, OSError):
         return _os_error_text(error)
-    return type(error).__name__
+    return f"{type(error).__name__}: {error}"
 
 
 def _chain_der(tls: ssl.SSLSocket) -> list[bytes]:
@@ -282,6 +282,20 @@ def scan_endpoint(
         "service_id": service_id,
         "scanned_at": now,
     }
+    try:
+        build_client_hello((GROUP_CODES["X25519"],), server_name=host)
+    except ValueError:
+        return EndpointScan(
+            **base,
+            status=EndpointStatus.UNREACHABLE,
+            findings=(
+                Finding(
+                    code="unreachable",
+                    severity=Severity.MEDIUM,
+                    message="the host name cannot be encoded for TLS (IDNA)",
+                ),
+            ),
+        )
     # First probe: every group at once, post-quantum first. It tells whether anything speaks TLS
     # there, whether TLS 1.3 is on, and which group the server prefers.
     all_codes = tuple(GROUP_CODES[g] for g in settings.probe_groups)
