@@ -190,6 +190,40 @@ CBOMKIT_STYLE = {
             },
         },
         {
+            # CBOMkit names an EC key generation by its curve, with the primitive "pke".
+            "type": "cryptographic-asset",
+            "bom-ref": "a6",
+            "name": "EC-secp384r1",
+            "cryptoProperties": {
+                "assetType": "algorithm",
+                "oid": "1.2.840.10045.2.1",
+                "algorithmProperties": {"primitive": "pke", "curve": "secp384r1"},
+            },
+        },
+        {
+            # A block cipher without a mode cannot be named by the registry (CBC or GCM?).
+            "type": "cryptographic-asset",
+            "bom-ref": "a7",
+            "name": "AES",
+            "cryptoProperties": {
+                "assetType": "algorithm",
+                "oid": "2.16.840.1.101.3.4.1",
+                "algorithmProperties": {
+                    "primitive": "block-cipher",
+                    "parameterSetIdentifier": "128",
+                },
+            },
+        },
+        {
+            "type": "cryptographic-asset",
+            "bom-ref": "a8",
+            "name": "key@e2d2c23c",
+            "cryptoProperties": {
+                "assetType": "related-crypto-material",
+                "relatedCryptoMaterialProperties": {"type": "secret-key"},
+            },
+        },
+        {
             "type": "cryptographic-asset",
             "bom-ref": "a5",
             "name": "SHA256",
@@ -216,7 +250,7 @@ def test_a_cbomkit_style_cbom_is_attached_to_the_service_named_on_the_command_li
         "RSA-2048",
         "AES-128-GCM",
     )
-    assert result.unmapped == ("SHA256 (unknown role)",)
+    assert result.unmapped == ("AES (cipher)", "SHA256 (unknown role)")
 
 
 @pytest.mark.parametrize(
