@@ -328,6 +328,19 @@ def scan_endpoint(
             chain = der_chain
     if not tls13 and any(v.version == "TLSv1.2" and v.supported for v in versions):
         groups.update(_tls12_curves(host, port, settings, chain))
+    if not tls13 and any(v.version == "TLSv1.3" and v.supported for v in versions):
+        answer = first.answer
+        said = answer.alert_name or answer.kind.value
+        findings.append(
+            Finding(
+                code="group-probe-refused",
+                severity=Severity.LOW,
+                message=(
+                    f"TLS 1.3 works but the server refused the group probe ({said}): "
+                    "its key-exchange groups, post-quantum or not, are unknown"
+                ),
+            )
+        )
     if not any(v.supported for v in versions):
         findings.append(
             Finding(
