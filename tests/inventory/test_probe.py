@@ -279,3 +279,4 @@ def test_a_server_that_refuses_the_probe_but_speaks_tls13_is_flagged(
     assert "TLSv1.3" in scan.supported_versions
     found = {f.code: f.message for f in scan.findings}
     assert "illegal_parameter" in found["group-probe-refused"]
+    assert "quantum-vulnerable-key-exchange" not in found
