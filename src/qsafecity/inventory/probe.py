@@ -514,7 +514,9 @@ def judge_endpoint(scan: EndpointScan, now: dt.datetime) -> list[Finding]:
                     ),
                 )
             )
-    elif supported and (scan.groups or "TLSv1.3" not in supported):
+    elif supported and (
+        any(g in scan.groups for g in POST_QUANTUM_GROUPS) or "TLSv1.3" not in supported
+    ):
         # Without group verdicts a TLS 1.3 server's key exchange is unknown (see
         # ``group-probe-refused``); TLS 1.2 cannot carry a post-quantum group at all.
         key_exchange = observed_key_exchange(scan)
