@@ -1,0 +1,33 @@
+"""Fixtures of the live city's tests: a city on the in-memory bus with the fake protector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qsafecity.live.bus import InMemoryBus
+from qsafecity.live.city import LiveCity
+from qsafecity.live.clock import ManualClock
+from qsafecity.live.storage import Store
+from qsafecity.manifests import load_city
+from tests.live.fakes import FakeProtector
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    db = Store(f"sqlite:///{tmp_path / 'live.sqlite'}")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def fake_city(store: Store) -> Iterator[tuple[LiveCity, ManualClock]]:
+    clock = ManualClock()
+    city = LiveCity(
+        load_city(None), bus=InMemoryBus(), store=store, protector=FakeProtector(), clock=clock
+    )
+    city.start()
+    yield city, clock
+    city.stop()
