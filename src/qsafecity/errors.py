@@ -7,12 +7,15 @@ the boundary where they occur, so callers only ever catch from this tree::
     QSafeCityError                      anything qsafecity reports
     ├── InputError                      bad input from a user: exit code 2 in the CLI, 400 in an API
     │   ├── ManifestError               a city manifest that does not validate (carries every problem)
-    │   └── ForecastError               a CRQC forecast that is unknown or malformed
+    │   ├── ForecastError               a CRQC forecast that is unknown or malformed
+    │   ├── KeyFormatError              a key file that is unreadable, or of the wrong type or profile
+    │   └── KeyRequestError             a key request that breaks the KME's rules (HTTP 400)
     ├── PolicyViolation                 an action that the city's protection policy forbids
     ├── CryptoError                     a cryptographic operation failed (deliberately opaque)
     ├── QKDError                        the QKD link engine cannot go on
     │   └── SecurityAbort               a QKD protocol aborted because the key would not be secret
-    ├── KeyManagementError              key delivery failed (pool empty, no route, unknown key)
+    ├── KeyManagementError              key delivery failed (pool empty, no route): HTTP 503
+    │   └── AccessDenied                the caller may not have this key or talk to this SAE: HTTP 401
     ├── PlanningError                   the planner cannot produce a plan
     └── InventoryError                  discovery or CBOM import failed
 
@@ -67,6 +70,10 @@ class ForecastError(InputError):
     """A CRQC forecast that is unknown, unreadable or not a cumulative probability table."""
 
 
+class KeyRequestError(InputError):
+    """A key request that breaks the KME's rules: size, count, unknown SAE or key id, extensions."""
+
+
 class PolicyViolation(QSafeCityError):
     """An action the city's protection policy forbids (e.g. a weaker profile than the tier's)."""
 
@@ -89,9 +96,17 @@ class KeyManagementError(QSafeCityError):
     """Key delivery failed: a pool is empty, no route exists or a key id is unknown."""
 
 
+class AccessDenied(KeyManagementError):
+    """The caller is not authorised: not an SAE of this KME, not a party to the key or pair."""
+
+
 class PlanningError(QSafeCityError):
     """The planner cannot produce a plan for the given city and inputs."""
 
 
 class InventoryError(QSafeCityError):
     """Cryptographic discovery or CBOM import failed."""
+
+
+class KeyFormatError(InputError):
+    """A key or key file that cannot be used: unreadable, wrong password, wrong type or profile."""

@@ -21,12 +21,20 @@ import typer
 
 from qsafecity.cli import assess as _assess
 from qsafecity.cli import city as _city
+from qsafecity.cli import crypto as _crypto
+from qsafecity.cli import qkd as _qkd
+from qsafecity.cli import plan as _plan
+from qsafecity.cli import inventory as _inventory
 from qsafecity.cli._app import app, console_error
 from qsafecity.errors import QSafeCityError
 
 # Registration of command groups: one line per capability, kept in this order.
 _city.register(app)
 _assess.register(app)
+_crypto.register(app)
+_qkd.register(app)
+_plan.register(app)
+_inventory.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,136 @@
+"""The FastAPI application of one KME: the ETSI 014 API, the KME-to-KME routes, health,
+readiness and metrics, with the pools refilled in the background while it runs."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from qsafecity.api.errors import install_error_handlers
+from qsafecity.api.etsi014 import etsi014_router
+from qsafecity.api.metrics import KMEMetrics
+from qsafecity.api.peer import peer_router
+from qsafecity.errors import QSafeCityError
+from qsafecity.kms.kme import KME
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+_ENDPOINTS = ("status", "enc_keys", "dec_keys")
+
+
+class _CountRequests:
+    """Counts 014 requests by endpoint and status (a plain ASGI wrapper: cheap on the hot path)."""
+
+    def __init__(self, app: ASGIApp, metrics: KMEMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/api/v1/keys/"):
+            await self.app(scope, receive, send)
+            return
+        endpoint = path.rsplit("/", 1)[-1]
+        endpoint = endpoint if endpoint in _ENDPOINTS else "other"
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.count(endpoint, int(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
+class _Refiller:
+    """Adds the key each link's device produced, every ``interval_s``, until stopped."""
+
+    def __init__(self, kme: KME, interval_s: float) -> None:
+        self.kme = kme
+        self.interval_s = interval_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="kme-refill", daemon=True)
+        self.healthy = False
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.kme.refill()
+                self.healthy = True
+            except QSafeCityError:
+                self.healthy = False
+            self.stop.wait(self.interval_s)
+
+
+def create_app(
+    kme: KME,
+    *,
+    insecure_dev: bool = False,
+    refill_interval_s: float | None = 0.2,
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
+    """The app of ``kme``. ``refill_interval_s=None`` leaves refilling to the caller (tests)."""
+    metrics = KMEMetrics(kme)
+    refiller = _Refiller(kme, refill_interval_s) if refill_interval_s else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if refiller is not None:
+            refiller.thread.start()
+        try:
+            yield
+        finally:
+            # Graceful shutdown: uvicorn has finished the requests in flight; stop refilling,
+            # then release the store and the peer connections.
+            if refiller is not None:
+                refiller.stop.set()
+                refiller.thread.join(timeout=5)
+            if on_shutdown is not None:
+                on_shutdown()
+
+    mode = " (INSECURE DEVELOPMENT MODE: callers named by header)" if insecure_dev else ""
+    app = FastAPI(
+        title=f"qsafecity KME {kme.site_id}{mode}",
+        summary="ETSI GS QKD 014 key delivery",
+        version="1.1.1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.insecure_dev = insecure_dev
+    install_error_handlers(app)
+    app.include_router(etsi014_router(kme, metrics, insecure_dev=insecure_dev))
+    app.include_router(peer_router(kme, insecure_dev=insecure_dev))
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok", "kme": kme.site_id}
+
+    @app.get("/readyz", include_in_schema=False)
+    def ready() -> Response:
+        try:
+            levels = kme.pool_levels()
+        except QSafeCityError as error:
+            return JSONResponse({"status": "not ready", "reason": str(error)}, status_code=503)
+        return JSONResponse({"status": "ready", "pools": levels})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(_CountRequests, metrics=metrics)
+    return app

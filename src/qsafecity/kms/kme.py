@@ -1,0 +1,703 @@
+"""The key management entity (KME) of one site: ETSI GS QKD 014 key delivery and key relay.
+
+A KME serves the SAEs of its site. Keys come from the pools of the QKD links that join it to
+neighbouring KMEs; each end of a link keeps its own copy of the link's pool in its own store, and
+the two ends agree over the KME-to-KME channel (``PeerChannel``) on which blocks make which key:
+
+* **Allocation.** Only a link's *leader* (the end with the lexically smaller site id) takes blocks
+  from the pool, lowest index first (``SKIP LOCKED`` in SQL, so several workers share a pool). A
+  leader names the blocks it took by index; the other end takes the same indices from its copy.
+  When the other end needs blocks, it asks the leader to reserve them under a *hold*: the leader
+  takes them into the hold and answers with their indices, and the hop that follows names the
+  hold. Either way both ends use the same blocks once, with no shared database.
+* **Delivery.** ``enc_keys`` at the master's KME sends the key to each slave's KME, hop by hop
+  along the best route (``routing.best_route``). On the first hop of the first route the key *is*
+  the link's key blocks; every other hop (further hops, and first hops of multicast routes to other
+  sites) carries the key one-time-pad encrypted with fresh key blocks of its link (ITU-T Y.3803
+  trusted-node relay: every trusted node on the way sees the key). The slave's KME stores the key,
+  sealed, for its slaves; the master's KME keeps only a record without key material. ``dec_keys``
+  delivers a key to each named slave exactly once, erases it when all have it, and tells the
+  master's KME, which erases its record.
+* **Failures.** A KME never keeps a transaction open across a network call. Blocks taken for a hop
+  that then fails are lost, never reused: a failure can waste key, never hand a key out twice. A
+  link whose peer cannot be reached is avoided for ``LINK_DOWN_S`` seconds and the key rerouted.
+
+Keys and key blocks are sealed at rest under the KME's key-encryption key (``_at_rest``). Nothing
+here logs or returns key material except to the SAE that is entitled to it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal, Protocol
+
+from qsafecity.errors import AccessDenied, KeyManagementError, KeyRequestError
+from qsafecity.kms._at_rest import KeyWrapper
+from qsafecity.kms.directory import SAE, Directory, QKDLink, link_id
+from qsafecity.kms.failures import LinkDown, PeerRejected, PoolExhausted
+from qsafecity.kms.messages import (
+    BlockRef,
+    Delivered,
+    Hop,
+    HopKey,
+    HopResult,
+    ReserveBlocks,
+    ReservedBlocks,
+)
+from qsafecity.kms.model import BLOCK_BITS, BLOCK_BYTES, KMELimits, Secret, StoredKey, StoredRole
+from qsafecity.kms.rate import KeyRateModel, KeySource
+from qsafecity.kms.routing import best_route
+from qsafecity.kms.store import KeyStore, MissingBlocks, StoreTransaction
+
+#: How long a link whose peer did not answer is left out of routes.
+LINK_DOWN_S: Final = 10.0
+#: Most blocks one refill adds to one link (bounds the length of the refill transaction).
+MAX_REFILL_BLOCKS: Final = 20_000
+_UUID: Final = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+class PeerChannel(Protocol):
+    """The authenticated KME-to-KME channel. Implementations raise ``LinkDown`` when the peer
+    cannot be reached and re-raise the peer's ``PoolExhausted``, ``LinkDown`` (for a link further
+    on), ``MissingBlocks`` and ``PeerRejected``."""
+
+    def reserve(self, peer_kme: str, request: ReserveBlocks) -> ReservedBlocks: ...
+
+    def hop(self, peer_kme: str, hop: Hop) -> HopResult: ...
+
+    def delivered(self, peer_kme: str, notice: Delivered) -> None: ...
+
+
+AuditSink = Callable[[str, Mapping[str, object]], None]
+
+
+def _no_audit(event: str, fields: Mapping[str, object]) -> None:
+    """Drop audit events (tests that do not look at them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredKey:
+    key_id: str
+    key: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRequest:
+    """An ``enc_keys`` request, before validation (``None`` = the status default)."""
+
+    number: int | None = None
+    size_bits: int | None = None
+    additional_slave_sae_ids: tuple[str, ...] = ()
+    extension_mandatory: tuple[Mapping[str, object], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PairStatus:
+    """The ETSI 014 status of a master/slave pair (field names in ``api.etsi014``)."""
+
+    source_kme_id: str
+    target_kme_id: str
+    master_sae_id: str
+    slave_sae_id: str
+    key_size: int
+    stored_key_count: int
+    max_key_count: int
+    max_key_per_request: int
+    max_key_size: int
+    min_key_size: int
+    max_sae_id_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """What every hop of one ``enc_keys`` request shares."""
+
+    key_ids: list[str]
+    size_bits: int
+    master: str
+    slaves: list[str]
+
+
+def _xor(first: bytes, second: bytes) -> bytes:
+    return (int.from_bytes(first, "big") ^ int.from_bytes(second, "big")).to_bytes(
+        len(first), "big"
+    )
+
+
+def _block_context(link_id: str, index: int) -> bytes:
+    return f"block|{link_id}|{index}".encode()
+
+
+def _hold_context(link_id: str, hold_id: str) -> bytes:
+    return f"hold|{link_id}|{hold_id}".encode()
+
+
+def _key_context(key_id: str) -> bytes:
+    return f"key|{key_id}".encode()
+
+
+@dataclass
+class KME:
+    """The KME of ``site_id`` (see the module docstring). Safe to share between threads."""
+
+    site_id: str
+    directory: Directory
+    store: KeyStore
+    wrapper: KeyWrapper
+    source: KeySource
+    rate_model: KeyRateModel
+    channel: PeerChannel
+    clock: Callable[[], float]
+    limits: KMELimits = field(default_factory=KMELimits)
+    audit: AuditSink = _no_audit
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    #: Counters for metrics: keys_delivered, keys_issued, relay_hops, key_blocks_consumed, …
+    stats: Counter[str] = field(default_factory=Counter)
+    _levels: dict[str, int] = field(default_factory=dict)
+    _down_until: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.site_id not in self.directory.sites:
+            raise KeyRequestError(f"the city has no site {self.site_id!r}")
+
+    # ----------------------------------------------------------------- who may ask for what
+
+    def _caller(self, caller_id: str) -> SAE:
+        sae = self.directory.saes.get(caller_id)
+        if sae is None or sae.site_id != self.site_id:
+            raise AccessDenied(f"{caller_id!r} is not an SAE served by KME {self.site_id}")
+        return sae
+
+    def _partner(self, caller: SAE, other_id: str) -> SAE:
+        other = self.directory.saes.get(other_id)
+        if other is None:
+            raise KeyRequestError(f"unknown SAE {other_id!r}")
+        if not self.directory.may_share_keys(caller, other):
+            raise AccessDenied(
+                f"{caller.sae_id} may not share keys with {other_id}: only ends of the same "
+                "service at different sites may"
+            )
+        return other
+
+    @property
+    def my_links(self) -> tuple[QKDLink, ...]:
+        return self.directory.links_of(self.site_id)
+
+    # ----------------------------------------------------------------- pools
+
+    def refill(self) -> dict[str, int]:
+        """Add the blocks each link's device produced since the last refill; blocks added."""
+        added: dict[str, int] = {}
+        for link in self.my_links:
+            added[link.link_id] = self._refill_link(link)
+        return added
+
+    def _refill_link(self, link: QKDLink) -> int:
+        rate_bps = self.rate_model.secret_key_rate_bps(link.length_km)
+        now = self.clock()
+        with self.store.transaction() as tx:
+            state = tx.lock_link(link.link_id, now)
+            available = tx.available_count(link.link_id)
+            room = self.limits.max_key_count - available
+            produced = int((now - state.filled_s) * rate_bps / BLOCK_BITS) if rate_bps > 0 else 0
+            count = max(0, min(produced, room, MAX_REFILL_BLOCKS))
+            if count == produced and count > 0:
+                filled_s = state.filled_s + count * BLOCK_BITS / rate_bps
+            elif count > 0:
+                filled_s = state.filled_s + count * BLOCK_BITS / rate_bps
+                if room <= count:
+                    # The pool is full: the device idles, so time up to now produced nothing more.
+                    filled_s = now
+            else:
+                filled_s = now if room <= 0 or rate_bps <= 0 else state.filled_s
+            self._append_from_device(tx, link.link_id, state.next_index, count, filled_s)
+        self._levels[link.link_id] = available + count
+        return count
+
+    def _append_from_device(
+        self, tx: StoreTransaction, link_id: str, start: int, count: int, filled_s: float
+    ) -> None:
+        material = self.source.blocks(link_id, start, count)
+        sealed = [
+            self.wrapper.seal(block, _block_context(link_id, start + offset))
+            for offset, block in enumerate(material)
+        ]
+        tx.add_blocks(link_id, start, sealed, filled_s)
+
+    def pool_levels(self) -> dict[str, int]:
+        """Blocks in each of this KME's link pools, read from the store."""
+        with self.store.transaction() as tx:
+            levels = {link.link_id: tx.available_count(link.link_id) for link in self.my_links}
+        self._levels.update(levels)
+        return levels
+
+    def _take_named(
+        self, tx: StoreTransaction, link_id: str, indices: Sequence[int]
+    ) -> list[bytes]:
+        """Take blocks a leader named, first reading any that this end's device has not yet
+        given us (the leader's device may be ahead of ours)."""
+        if not indices:
+            return []
+        highest = max(indices)
+        state = tx.lock_link(link_id, self.clock())
+        if highest >= state.next_index:
+            count = highest + 1 - state.next_index
+            if count > MAX_REFILL_BLOCKS * 4:
+                raise MissingBlocks(link_id, [highest])
+            self._append_from_device(tx, link_id, state.next_index, count, state.filled_s)
+        blocks = tx.take_blocks(link_id, indices)
+        return [self.wrapper.open(b.sealed, _block_context(link_id, b.index)) for b in blocks]
+
+    def _allocate(self, link: QKDLink, count: int) -> tuple[list[bytes], BlockRef]:
+        """Take ``count`` blocks of ``link`` for a hop from this KME; the ref tells the peer which."""
+        peer = link.peer_of(self.site_id)
+        if link.leader() == self.site_id:
+            with self.store.transaction() as tx:
+                taken = tx.take_any_blocks(link.link_id, count)
+                if len(taken) < count:
+                    available = tx.available_count(link.link_id) + len(taken)
+                    self._levels[link.link_id] = available
+                    raise PoolExhausted(link.link_id, count, available)
+            material = [
+                self.wrapper.open(b.sealed, _block_context(link.link_id, b.index)) for b in taken
+            ]
+            ref = BlockRef(indices=[b.index for b in taken])
+        else:
+            hold_id = self.new_id()
+            reserved = self.channel.reserve(
+                peer, ReserveBlocks(link_id=link.link_id, hold_id=hold_id, count=count)
+            )
+            if len(reserved.indices) != count:
+                raise PeerRejected(f"link {link.link_id}: the leader reserved the wrong count")
+            with self.store.transaction() as tx:
+                material = self._take_named(tx, link.link_id, reserved.indices)
+            ref = BlockRef(hold_id=hold_id)
+        self.stats["key_blocks_consumed"] += count
+        self._levels[link.link_id] = max(0, self._levels.get(link.link_id, count) - count)
+        return material, ref
+
+    def handle_reserve(self, caller_kme: str, request: ReserveBlocks) -> ReservedBlocks:
+        """Peer call: the other end of a link asks this leader to hold blocks for its next hop."""
+        link = self.directory.links_by_id.get(request.link_id)
+        if link is None or {caller_kme, self.site_id} != {link.site_a, link.site_b}:
+            raise PeerRejected(f"{caller_kme} has no link {request.link_id} with {self.site_id}")
+        if link.leader() != self.site_id:
+            raise PeerRejected(f"{self.site_id} does not lead link {request.link_id}")
+        with self.store.transaction() as tx:
+            taken = tx.take_any_blocks(link.link_id, request.count)
+            if len(taken) < request.count:
+                raise PoolExhausted(
+                    link.link_id, request.count, len(taken) + tx.available_count(link.link_id)
+                )
+            material = b"".join(
+                self.wrapper.open(b.sealed, _block_context(link.link_id, b.index)) for b in taken
+            )
+            sealed = self.wrapper.seal(material, _hold_context(link.link_id, request.hold_id))
+            tx.add_hold(request.hold_id, link.link_id, sealed, self.clock())
+        self.stats["key_blocks_consumed"] += request.count
+        return ReservedBlocks(indices=[b.index for b in taken])
+
+    def _hop_material(self, link: QKDLink, ref: BlockRef, count: int) -> list[bytes]:
+        """The blocks an incoming hop names, taken from this end's copy of the pool."""
+        if ref.indices is not None and ref.hold_id is None:
+            if link.leader() == self.site_id:
+                raise PeerRejected("only a link's leader names blocks by index")
+            if len(ref.indices) != count:
+                raise PeerRejected("the hop names the wrong number of blocks")
+            with self.store.transaction() as tx:
+                return self._take_named(tx, link.link_id, ref.indices)
+        if ref.hold_id is not None and ref.indices is None:
+            if link.leader() != self.site_id:
+                raise PeerRejected("a hold can only be kept by the link's leader")
+            with self.store.transaction() as tx:
+                sealed = tx.take_hold(ref.hold_id, link.link_id)
+            if sealed is None:
+                raise PeerRejected(f"no hold {ref.hold_id} on link {link.link_id}")
+            joined = self.wrapper.open(sealed, _hold_context(link.link_id, ref.hold_id))
+            if len(joined) != count * BLOCK_BYTES:
+                raise PeerRejected("the hold has the wrong size")
+            return [joined[i * BLOCK_BYTES : (i + 1) * BLOCK_BYTES] for i in range(count)]
+        raise PeerRejected("a hop names blocks either by index or by hold")
+
+    # ----------------------------------------------------------------- routing
+
+    def _route(self, target_site: str, needed_blocks: int) -> list[str] | None:
+        now = self.clock()
+        excluded = frozenset(k for k, until in self._down_until.items() if until > now)
+        return best_route(
+            self.directory.links,
+            self._levels,
+            self.site_id,
+            target_site,
+            needed_blocks=needed_blocks,
+            excluded=excluded,
+        )
+
+    def _mark_down(self, link_id: str) -> None:
+        self._down_until[link_id] = self.clock() + LINK_DOWN_S
+        self.stats["link_down_events"] += 1
+
+    # ----------------------------------------------------------------- ETSI GS QKD 014
+
+    def status(self, caller_id: str, slave_id: str) -> PairStatus:
+        caller = self._caller(caller_id)
+        slave = self._partner(caller, slave_id)
+        route = self._route(slave.site_id, 1)
+        stored = 0
+        if route is not None:
+            first = self.directory.link_between(route[0], route[1])
+            assert first is not None
+            with self.store.transaction() as tx:
+                self._levels[first.link_id] = tx.available_count(first.link_id)
+            stored = min(self._levels.get(link_id(a, b), 0) for a, b in itertools.pairwise(route))
+        blocks_per_key = math.ceil(self.limits.key_size_bits / BLOCK_BITS)
+        return PairStatus(
+            source_kme_id=self.site_id,
+            target_kme_id=slave.site_id,
+            master_sae_id=caller.sae_id,
+            slave_sae_id=slave.sae_id,
+            key_size=self.limits.key_size_bits,
+            stored_key_count=stored // blocks_per_key,
+            max_key_count=self.limits.max_key_count // blocks_per_key,
+            max_key_per_request=self.limits.max_key_per_request,
+            max_key_size=self.limits.max_key_size_bits,
+            min_key_size=self.limits.min_key_size_bits,
+            max_sae_id_count=self.limits.max_sae_id_count,
+        )
+
+    def _validate(self, request: KeyRequest) -> tuple[int, int]:
+        limits = self.limits
+        number = 1 if request.number is None else request.number
+        size = limits.key_size_bits if request.size_bits is None else request.size_bits
+        if not 1 <= number <= limits.max_key_per_request:
+            raise KeyRequestError(
+                f"number must be between 1 and max_key_per_request ({limits.max_key_per_request})"
+            )
+        if not limits.min_key_size_bits <= size <= limits.max_key_size_bits or size % 8:
+            raise KeyRequestError(
+                f"size must be a multiple of 8 between min_key_size ({limits.min_key_size_bits}) "
+                f"and max_key_size ({limits.max_key_size_bits})"
+            )
+        if len(request.additional_slave_sae_ids) > limits.max_sae_id_count:
+            raise KeyRequestError(
+                f"at most max_SAE_ID_count ({limits.max_sae_id_count}) additional slave SAEs"
+            )
+        if request.extension_mandatory:
+            names = sorted({str(name) for ext in request.extension_mandatory for name in ext})
+            raise KeyRequestError(
+                "unsupported mandatory extension(s): " + (", ".join(names) or "(empty)")
+            )
+        return number, size
+
+    def enc_keys(self, caller_id: str, slave_id: str, request: KeyRequest) -> list[DeliveredKey]:
+        """Keys for the master ``caller_id``, reserved for ``slave_id`` and any additional slaves."""
+        caller = self._caller(caller_id)
+        number, size = self._validate(request)
+        slave_ids = [slave_id, *request.additional_slave_sae_ids]
+        slaves = [self._partner(caller, s) for s in slave_ids]
+        if len(set(slave_ids)) != len(slave_ids):
+            raise KeyRequestError("a slave SAE is named twice")
+        by_site: dict[str, list[str]] = {}
+        for sae in slaves:
+            by_site.setdefault(sae.site_id, []).append(sae.sae_id)
+        key_ids = [self.new_id() for _ in range(number)]
+        keys: list[bytes] | None = None
+        routes: list[list[str]] = []
+        delivery = _Delivery(key_ids, size, caller.sae_id, slave_ids)
+        for site, site_slaves in by_site.items():
+            keys, route = self._deliver_to_site(delivery, site, site_slaves, keys)
+            routes.append(route)
+        assert keys is not None
+        now = self.clock()
+        with self.store.transaction() as tx:
+            for key_id in key_ids:
+                tx.add_key(
+                    StoredKey(
+                        key_id=key_id,
+                        role=StoredRole.ORIGIN,
+                        master_sae=caller.sae_id,
+                        slave_saes=tuple(slave_ids),
+                        pending_saes=tuple(slave_ids),
+                        size_bits=size,
+                        origin_kme=self.site_id,
+                        created_s=now,
+                    )
+                )
+        self.stats["keys_issued"] += number
+        self.audit(
+            "enc_keys",
+            {
+                "kme": self.site_id,
+                "master_sae": caller.sae_id,
+                "slave_saes": slave_ids,
+                "key_ids": key_ids,
+                "size_bits": size,
+                "routes": routes,
+            },
+        )
+        return [DeliveredKey(k, Secret(v)) for k, v in zip(key_ids, keys, strict=True)]
+
+    def _deliver_to_site(
+        self, delivery: _Delivery, site: str, site_slaves: list[str], keys: list[bytes] | None
+    ) -> tuple[list[bytes], list[str]]:
+        blocks_per_key = math.ceil(delivery.size_bits / BLOCK_BITS)
+        needed = blocks_per_key * len(delivery.key_ids)
+        reasons: list[str] = []
+        for _attempt in range(len(self.directory.links) + 1):
+            route = self._route(site, needed)
+            if route is None:
+                break
+            try:
+                return self._first_hop(delivery, route, site_slaves, keys), route
+            except (LinkDown, PoolExhausted) as error:
+                reasons.append(str(error))
+                if isinstance(error, LinkDown):
+                    self._mark_down(error.link_id)
+                else:
+                    self._levels[error.link_id] = 0
+        detail = f" ({'; '.join(reasons)})" if reasons else ""
+        raise KeyManagementError(
+            f"no route from KME {self.site_id} to KME {site} with {needed} key blocks on every "
+            f"link{detail}"
+        )
+
+    def _first_hop(
+        self,
+        delivery: _Delivery,
+        route: list[str],
+        site_slaves: list[str],
+        keys: list[bytes] | None,
+    ) -> list[bytes]:
+        key_ids, size = delivery.key_ids, delivery.size_bits
+        link = self.directory.link_between(route[0], route[1])
+        assert link is not None
+        blocks_per_key = math.ceil(size / BLOCK_BITS)
+        material, ref = self._allocate(link, blocks_per_key * len(key_ids))
+        size_bytes = size // 8
+        pads = [
+            b"".join(material[i * blocks_per_key : (i + 1) * blocks_per_key])[:size_bytes]
+            for i in range(len(key_ids))
+        ]
+        if keys is None:
+            keys = pads
+            hop_keys = [HopKey(key_id=k) for k in key_ids]
+            mode: Literal["key", "pad"] = "key"
+        else:
+            hop_keys = [
+                HopKey(key_id=k, ciphertext_hex=_xor(key, pad).hex())
+                for k, key, pad in zip(key_ids, keys, pads, strict=True)
+            ]
+            mode = "pad"
+        hop = Hop(
+            route=route,
+            position=1,
+            mode=mode,
+            blocks=ref,
+            keys=hop_keys,
+            size_bits=size,
+            master_sae=delivery.master,
+            slave_saes=delivery.slaves,
+            route_slaves=site_slaves,
+            created_s=self.clock(),
+        )
+        result = self.channel.hop(route[1], hop)
+        self._levels.update(result.link_levels)
+        self.stats["relay_hops"] += len(route) - 1
+        return keys
+
+    def handle_hop(self, caller_kme: str, hop: Hop) -> HopResult:
+        """Peer call: a key arrives from the previous KME of its route."""
+        route, position = hop.route, hop.position
+        if (
+            position >= len(route)
+            or route[position] != self.site_id
+            or route[position - 1] != caller_kme
+            or len(set(route)) != len(route)
+        ):
+            raise PeerRejected("the hop's route does not pass from the caller to this KME")
+        link = self.directory.link_between(caller_kme, self.site_id)
+        if link is None:
+            raise PeerRejected(f"no QKD link between {caller_kme} and {self.site_id}")
+        master = self.directory.saes.get(hop.master_sae)
+        if master is None or master.site_id != route[0]:
+            raise PeerRejected("the master SAE is not served by the route's first KME")
+        size_bytes = hop.size_bits // 8
+        if hop.size_bits % 8:
+            raise PeerRejected("key sizes are whole bytes")
+        blocks_per_key = math.ceil(hop.size_bits / BLOCK_BITS)
+        material = self._hop_material(link, hop.blocks, blocks_per_key * len(hop.keys))
+        keys: list[bytes] = []
+        for i, hop_key in enumerate(hop.keys):
+            pad = b"".join(material[i * blocks_per_key : (i + 1) * blocks_per_key])[:size_bytes]
+            if hop.mode == "key":
+                if hop_key.ciphertext_hex is not None:
+                    raise PeerRejected("a key-mode hop carries no ciphertext")
+                keys.append(pad)
+            else:
+                try:
+                    ciphertext = bytes.fromhex(hop_key.ciphertext_hex or "")
+                except ValueError:
+                    raise PeerRejected("the ciphertext is not hex") from None
+                if len(ciphertext) != size_bytes:
+                    raise PeerRejected("the ciphertext has the wrong length")
+                keys.append(_xor(ciphertext, pad))
+        self.stats["key_blocks_consumed"] += blocks_per_key * len(hop.keys)
+        if position == len(route) - 1:
+            return self._store_for_slaves(hop, keys, link)
+        next_link = self.directory.link_between(self.site_id, route[position + 1])
+        if next_link is None:
+            raise PeerRejected(f"no QKD link from {self.site_id} to {route[position + 1]}")
+        pad_material, ref = self._allocate(next_link, blocks_per_key * len(hop.keys))
+        forward = hop.model_copy(
+            update={
+                "position": position + 1,
+                "mode": "pad",
+                "blocks": ref,
+                "keys": [
+                    HopKey(
+                        key_id=hop_key.key_id,
+                        ciphertext_hex=_xor(
+                            key,
+                            b"".join(pad_material[i * blocks_per_key : (i + 1) * blocks_per_key])[
+                                :size_bytes
+                            ],
+                        ).hex(),
+                    )
+                    for i, (hop_key, key) in enumerate(zip(hop.keys, keys, strict=True))
+                ],
+            }
+        )
+        try:
+            result = self.channel.hop(route[position + 1], forward)
+        except LinkDown:
+            self._mark_down(next_link.link_id)
+            raise
+        self.stats["relayed_hops"] += 1
+        self.audit(
+            "relay",
+            {
+                "kme": self.site_id,
+                "key_ids": [k.key_id for k in hop.keys],
+                "route": route,
+                "from": caller_kme,
+                "to": route[position + 1],
+            },
+        )
+        levels = dict(result.link_levels)
+        levels[link.link_id] = self._levels.get(link.link_id, 0)
+        levels[next_link.link_id] = self._levels.get(next_link.link_id, 0)
+        return HopResult(link_levels=levels)
+
+    def _store_for_slaves(self, hop: Hop, keys: list[bytes], link: QKDLink) -> HopResult:
+        for sae_id in hop.route_slaves:
+            sae = self.directory.saes.get(sae_id)
+            if sae is None or sae.site_id != self.site_id or sae_id not in hop.slave_saes:
+                raise PeerRejected(f"{sae_id} is not a slave SAE served by {self.site_id}")
+        with self.store.transaction() as tx:
+            for hop_key, key in zip(hop.keys, keys, strict=True):
+                if not _UUID.match(hop_key.key_id):
+                    raise PeerRejected("key ids are UUIDs")
+                tx.add_key(
+                    StoredKey(
+                        key_id=hop_key.key_id,
+                        role=StoredRole.DELIVERY,
+                        master_sae=hop.master_sae,
+                        slave_saes=tuple(hop.slave_saes),
+                        pending_saes=tuple(hop.route_slaves),
+                        size_bits=hop.size_bits,
+                        origin_kme=hop.route[0],
+                        created_s=self.clock(),
+                        sealed=self.wrapper.seal(key, _key_context(hop_key.key_id)),
+                    )
+                )
+        self.stats["keys_reserved"] += len(keys)
+        return HopResult(link_levels={link.link_id: self._levels.get(link.link_id, 0)})
+
+    def dec_keys(
+        self, caller_id: str, master_id: str, key_ids: Sequence[str]
+    ) -> list[DeliveredKey]:
+        """Deliver keys to the slave ``caller_id``, each exactly once, erasing them when done."""
+        caller = self._caller(caller_id)
+        self._partner(caller, master_id)
+        if not key_ids:
+            raise KeyRequestError("no key_ID given")
+        if len(key_ids) > self.limits.max_key_per_request:
+            raise KeyRequestError(
+                f"at most max_key_per_request ({self.limits.max_key_per_request}) key_IDs"
+            )
+        if len(set(key_ids)) != len(key_ids):
+            raise KeyRequestError("a key_ID is named twice")
+        for key_id in key_ids:
+            if not _UUID.match(key_id):
+                raise KeyRequestError("key_ID must be a UUID")
+        delivered: list[DeliveredKey] = []
+        origins: dict[str, list[str]] = {}
+        with self.store.transaction() as tx:
+            rows = tx.lock_keys(key_ids)
+            for key_id in key_ids:
+                row = rows.get(key_id)
+                if row is None:
+                    raise KeyRequestError(f"key_ID {key_id} is unknown or was already delivered")
+                if caller_id not in row.slave_saes or row.role is not StoredRole.DELIVERY:
+                    raise AccessDenied(f"key_ID {key_id} is not meant for {caller_id}")
+                if row.master_sae != master_id:
+                    raise KeyRequestError(f"key_ID {key_id} was not issued by {master_id}")
+                if caller_id not in row.pending_saes:
+                    raise KeyRequestError(f"key_ID {key_id} was already delivered to {caller_id}")
+                key = self.wrapper.open(row.sealed, _key_context(key_id))
+                delivered.append(DeliveredKey(key_id, Secret(key)))
+                pending = tuple(s for s in row.pending_saes if s != caller_id)
+                if pending:
+                    tx.set_pending(key_id, pending)
+                else:
+                    tx.delete_key(key_id)
+                origins.setdefault(row.origin_kme, []).append(key_id)
+        self.stats["keys_delivered"] += len(delivered)
+        self.audit(
+            "dec_keys",
+            {
+                "kme": self.site_id,
+                "slave_sae": caller_id,
+                "master_sae": master_id,
+                "key_ids": list(key_ids),
+            },
+        )
+        for origin, ids in origins.items():
+            try:
+                self.channel.delivered(origin, Delivered(key_ids=ids, slave_sae=caller_id))
+            except KeyManagementError as error:
+                # The slave has its keys; the master's KME keeps a record without key material.
+                self.audit(
+                    "delivery-notice-failed",
+                    {"kme": self.site_id, "to": origin, "key_ids": ids, "reason": str(error)},
+                )
+        return delivered
+
+    def handle_delivered(self, caller_kme: str, notice: Delivered) -> int:
+        """Peer call: a slave's KME delivered keys this KME issued; erase the records when done."""
+        slave = self.directory.saes.get(notice.slave_sae)
+        if slave is None or slave.site_id != caller_kme:
+            raise PeerRejected(f"{notice.slave_sae} is not served by {caller_kme}")
+        erased = 0
+        with self.store.transaction() as tx:
+            rows = tx.lock_keys(notice.key_ids)
+            for row in rows.values():
+                if row.role is not StoredRole.ORIGIN or notice.slave_sae not in row.pending_saes:
+                    continue
+                pending = tuple(s for s in row.pending_saes if s != notice.slave_sae)
+                if pending:
+                    tx.set_pending(row.key_id, pending)
+                else:
+                    tx.delete_key(row.key_id)
+                    erased += 1
+        return erased

@@ -1,0 +1,284 @@
+"""``SQLKeyStore``: the key store on SQLAlchemy 2, SQLite by default (WAL) or PostgreSQL.
+
+Several KME worker processes may share one PostgreSQL database: allocation takes pool blocks with
+``SELECT … FOR UPDATE SKIP LOCKED`` and delivery locks the key's row (``FOR UPDATE``), so two
+workers never hand out the same block or deliver the same key twice, with no process-local lock.
+SQLite serialises writers instead: every transaction starts with ``BEGIN IMMEDIATE``, so one
+process (with threads) is safe; SQLite is the single-process store.
+
+The schema is created and upgraded by Alembic migrations shipped in ``kms/migrations``
+(``migrate``); on PostgreSQL an advisory lock makes concurrent starts of several workers safe.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+
+from qsafecity.errors import InputError, KeyManagementError
+from qsafecity.kms.model import Block, StoredKey, StoredRole
+from qsafecity.kms.schema import blocks, holds, keys, link_state
+from qsafecity.kms.store import DuplicateKey, LinkState, MissingBlocks, StoreTransaction
+
+MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
+_ADVISORY_LOCK: Final = zlib.crc32(b"qsafecity.kms migrations")
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``sqlite:///path``; use psycopg 3 for PostgreSQL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(f"not a database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False)
+    raise InputError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
+
+
+def _join(saes: Sequence[str]) -> str:
+    return "\n".join(saes)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(text.split("\n")) if text else ()
+
+
+class _SQLTransaction:
+    def __init__(self, connection: Connection, postgres: bool) -> None:
+        self._c = connection
+        self._postgres = postgres
+
+    def lock_link(self, link_id: str, now_s: float) -> LinkState:
+        query = select(link_state.c.next_index, link_state.c.filled_s).where(
+            link_state.c.link_id == link_id
+        )
+        if self._postgres:
+            query = query.with_for_update()
+        row = self._c.execute(query).first()
+        if row is None:
+            dialect_insert = postgresql.insert if self._postgres else sqlite.insert
+            self._c.execute(
+                dialect_insert(link_state)
+                .values(link_id=link_id, next_index=0, filled_s=now_s)
+                .on_conflict_do_nothing(index_elements=["link_id"])
+            )
+            row = self._c.execute(query).one()
+        return LinkState(int(row[0]), float(row[1]))
+
+    def add_blocks(
+        self, link_id: str, start_index: int, sealed: Sequence[bytes], filled_s: float
+    ) -> None:
+        current = self.lock_link(link_id, filled_s).next_index
+        if start_index != current:
+            raise ValueError(f"blocks must be added at {current}, not {start_index}")
+        if sealed:
+            self._c.execute(
+                insert(blocks),
+                [
+                    {"link_id": link_id, "block_index": start_index + offset, "sealed": value}
+                    for offset, value in enumerate(sealed)
+                ],
+            )
+        self._c.execute(
+            update(link_state)
+            .where(link_state.c.link_id == link_id)
+            .values(next_index=start_index + len(sealed), filled_s=filled_s)
+        )
+
+    def available_count(self, link_id: str) -> int:
+        query = select(func.count()).select_from(blocks).where(blocks.c.link_id == link_id)
+        return int(self._c.execute(query).scalar_one())
+
+    def _delete(self, link_id: str, indices: Sequence[int]) -> dict[int, bytes]:
+        rows = self._c.execute(
+            delete(blocks)
+            .where(blocks.c.link_id == link_id, blocks.c.block_index.in_(indices))
+            .returning(blocks.c.block_index, blocks.c.sealed)
+        ).all()
+        return {int(row[0]): bytes(row[1]) for row in rows}
+
+    def take_any_blocks(self, link_id: str, count: int) -> list[Block]:
+        if count <= 0:
+            return []
+        query = (
+            select(blocks.c.block_index)
+            .where(blocks.c.link_id == link_id)
+            .order_by(blocks.c.block_index)
+            .limit(count)
+        )
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True)
+        indices = [int(v) for v in self._c.execute(query).scalars()]
+        taken = self._delete(link_id, indices)
+        return [Block(index, taken[index]) for index in indices if index in taken]
+
+    def take_blocks(self, link_id: str, indices: Sequence[int]) -> list[Block]:
+        if len(set(indices)) != len(indices):
+            raise MissingBlocks(link_id, indices)
+        taken = self._delete(link_id, indices)
+        missing = [i for i in indices if i not in taken]
+        if missing:
+            raise MissingBlocks(link_id, missing)
+        return [Block(index, taken[index]) for index in indices]
+
+    def add_hold(self, hold_id: str, link_id: str, sealed: bytes, created_s: float) -> None:
+        try:
+            with self._c.begin_nested():
+                self._c.execute(
+                    insert(holds).values(
+                        hold_id=hold_id, link_id=link_id, sealed=sealed, created_s=created_s
+                    )
+                )
+        except IntegrityError:
+            raise DuplicateKey(f"hold {hold_id} exists") from None
+
+    def take_hold(self, hold_id: str, link_id: str) -> bytes | None:
+        row = self._c.execute(
+            delete(holds)
+            .where(holds.c.hold_id == hold_id, holds.c.link_id == link_id)
+            .returning(holds.c.sealed)
+        ).first()
+        return None if row is None else bytes(row[0])
+
+    def add_key(self, key: StoredKey) -> None:
+        try:
+            with self._c.begin_nested():
+                self._c.execute(
+                    insert(keys).values(
+                        key_id=key.key_id,
+                        role=key.role.value,
+                        master_sae=key.master_sae,
+                        slave_saes=_join(key.slave_saes),
+                        pending_saes=_join(key.pending_saes),
+                        size_bits=key.size_bits,
+                        origin_kme=key.origin_kme,
+                        created_s=key.created_s,
+                        sealed=key.sealed,
+                    )
+                )
+        except IntegrityError:
+            raise DuplicateKey(f"key {key.key_id} exists") from None
+
+    def lock_keys(self, key_ids: Sequence[str]) -> dict[str, StoredKey]:
+        if not key_ids:
+            return {}
+        query = select(keys).where(keys.c.key_id.in_(list(key_ids))).order_by(keys.c.key_id)
+        if self._postgres:
+            query = query.with_for_update()
+        found: dict[str, StoredKey] = {}
+        for row in self._c.execute(query).mappings():
+            found[row["key_id"]] = StoredKey(
+                key_id=row["key_id"],
+                role=StoredRole(row["role"]),
+                master_sae=row["master_sae"],
+                slave_saes=_split(row["slave_saes"]),
+                pending_saes=_split(row["pending_saes"]),
+                size_bits=int(row["size_bits"]),
+                origin_kme=row["origin_kme"],
+                created_s=float(row["created_s"]),
+                sealed=bytes(row["sealed"]),
+            )
+        return found
+
+    def set_pending(self, key_id: str, pending_saes: tuple[str, ...]) -> None:
+        self._c.execute(
+            update(keys).where(keys.c.key_id == key_id).values(pending_saes=_join(pending_saes))
+        )
+
+    def delete_key(self, key_id: str) -> bool:
+        result = self._c.execute(delete(keys).where(keys.c.key_id == key_id))
+        return bool(result.rowcount)
+
+    def key_count(self) -> int:
+        return int(self._c.execute(select(func.count()).select_from(keys)).scalar_one())
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class SQLKeyStore:
+    """A key store in an SQL database (see the module docstring for the locking rules)."""
+
+    def __init__(self, url: str, *, pool_size: int = 8, run_migrations: bool = True) -> None:
+        self.url = normalise_url(url)
+        self.postgres = self.url.startswith("postgresql")
+        try:
+            if self.postgres:
+                self.engine = create_engine(
+                    self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                )
+            else:
+                self.engine = create_engine(self.url)
+                _configure_sqlite(self.engine)
+            if run_migrations:
+                migrate(self.engine)
+        except SQLAlchemyError as error:
+            raise KeyManagementError(
+                f"cannot open the key store database: {type(error).__name__}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"SQLKeyStore({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[StoreTransaction]:
+        try:
+            with self.engine.begin() as connection:
+                yield _SQLTransaction(connection, self.postgres)
+        except OperationalError as error:
+            raise KeyManagementError(
+                f"the key store database failed: {type(error.orig).__name__}"
+            ) from None
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        return self._transaction()
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,152 @@
+"""The ``KeyStore`` contract: the in-memory fake and the SQL store (SQLite, PostgreSQL) alike."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from qsafecity.kms.model import StoredKey, StoredRole
+from qsafecity.kms.store import DuplicateKey, KeyStore, MissingBlocks
+
+LINK = "a~b"
+
+
+def _fill(store: KeyStore, count: int, now_s: float = 1.0) -> None:
+    with store.transaction() as tx:
+        state = tx.lock_link(LINK, now_s)
+        tx.add_blocks(LINK, state.next_index, [bytes([i % 256]) * 4 for i in range(count)], now_s)
+
+
+def _key(key_id: str, pending: tuple[str, ...] = ("s1", "s2")) -> StoredKey:
+    return StoredKey(
+        key_id=key_id,
+        role=StoredRole.DELIVERY,
+        master_sae="m",
+        slave_saes=("s1", "s2"),
+        pending_saes=pending,
+        size_bits=256,
+        origin_kme="a",
+        created_s=5.0,
+        sealed=b"sealed-bytes",
+    )
+
+
+def test_a_new_link_starts_empty_at_index_zero(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        state = tx.lock_link(LINK, 7.5)
+        assert (state.next_index, state.filled_s) == (0, 7.5)
+        assert tx.available_count(LINK) == 0
+
+
+def test_blocks_are_appended_in_order_and_taken_lowest_first(store: KeyStore) -> None:
+    _fill(store, 5)
+    _fill(store, 3, now_s=2.0)
+    with store.transaction() as tx:
+        assert tx.lock_link(LINK, 0.0).next_index == 8
+        assert tx.lock_link(LINK, 0.0).filled_s == 2.0
+        taken = tx.take_any_blocks(LINK, 3)
+        assert [b.index for b in taken] == [0, 1, 2]
+        assert taken[1].sealed == bytes([1]) * 4
+        assert tx.available_count(LINK) == 5
+
+
+def test_blocks_must_be_added_at_the_next_index(store: KeyStore) -> None:
+    _fill(store, 2)
+    with pytest.raises(ValueError, match="must be added at 2"), store.transaction() as tx:
+        tx.add_blocks(LINK, 5, [b"x"], 1.0)
+
+
+def test_taking_more_than_available_returns_what_there_is(store: KeyStore) -> None:
+    _fill(store, 2)
+    with store.transaction() as tx:
+        assert len(tx.take_any_blocks(LINK, 10)) == 2
+        assert tx.take_any_blocks(LINK, 10) == []
+
+
+def test_named_blocks_are_taken_exactly_once(store: KeyStore) -> None:
+    _fill(store, 6)
+    with store.transaction() as tx:
+        taken = tx.take_blocks(LINK, [4, 1])
+        assert [b.index for b in taken] == [4, 1]
+    with pytest.raises(MissingBlocks) as caught, store.transaction() as tx:
+        tx.take_blocks(LINK, [0, 4])
+    assert caught.value.indices == (4,)
+    with store.transaction() as tx:
+        # The failed transaction took nothing: block 0 is still there.
+        assert tx.available_count(LINK) == 4
+        with pytest.raises(MissingBlocks):
+            tx.take_blocks(LINK, [2, 2])
+
+
+def test_a_failed_transaction_leaves_everything_as_it_was(store: KeyStore) -> None:
+    _fill(store, 4)
+
+    def change_then_fail() -> None:
+        with store.transaction() as tx:
+            tx.take_any_blocks(LINK, 2)
+            tx.add_key(_key("k1"))
+            tx.add_hold("h1", LINK, b"held", 1.0)
+            state = tx.lock_link(LINK, 0.0)
+            tx.add_blocks(LINK, state.next_index, [b"new"], 9.0)
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
+    with store.transaction() as tx:
+        assert tx.available_count(LINK) == 4
+        assert tx.lock_link(LINK, 0.0).next_index == 4
+        assert tx.lock_keys(["k1"]) == {}
+        assert tx.take_hold("h1", LINK) is None
+
+
+def test_keys_are_stored_updated_and_deleted(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_key(_key("k1"))
+        tx.add_key(_key("k2", pending=("s2",)))
+    with store.transaction() as tx:
+        found = tx.lock_keys(["k1", "k2", "nope"])
+        assert set(found) == {"k1", "k2"}
+        assert found["k1"] == _key("k1")
+        tx.set_pending("k1", ("s1",))
+        assert tx.delete_key("k2")
+        assert not tx.delete_key("k2")
+    with store.transaction() as tx:
+        assert tx.lock_keys(["k1"])["k1"].pending_saes == ("s1",)
+        assert tx.key_count() == 1
+
+
+def test_a_key_id_cannot_be_stored_twice(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_key(_key("k1"))
+    with pytest.raises(DuplicateKey), store.transaction() as tx:
+        tx.add_key(_key("k1"))
+
+
+def test_holds_are_taken_once(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_hold("h1", LINK, b"held", 1.0)
+    with store.transaction() as tx:
+        assert tx.take_hold("h1", "other~link") is None
+        assert tx.take_hold("h1", LINK) == b"held"
+        assert tx.take_hold("h1", LINK) is None
+
+
+def test_concurrent_takers_never_get_the_same_block(store: KeyStore) -> None:
+    _fill(store, 400)
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        for _ in range(25):
+            with store.transaction() as tx:
+                blocks = tx.take_any_blocks(LINK, 2)
+            with lock:
+                got.extend(b.index for b in blocks)
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == len(set(got)) == 400

@@ -1,0 +1,139 @@
+"""The mini city and a testbed of its KMEs in one process, shared by the key management tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+
+from qsafecity.city import load_manifest_text
+from qsafecity.kms._at_rest import KeyWrapper
+from qsafecity.kms.channel import InProcessNetwork
+from qsafecity.kms.directory import Directory
+from qsafecity.kms.kme import KME
+from qsafecity.kms.model import KMELimits
+from qsafecity.kms.rate import FixedRateModel, SimulatedQKDDevice
+from qsafecity.kms.store import KeyStore, MemoryKeyStore
+
+# A small city for the KME tests. Sites a-b-c in a line with QKD links a~b and b~c, and a detour
+# a~d~c, so that a key from a to c is relayed through a trusted node (b or d). Site e has no QKD.
+MINI_CITY = """
+format: 1
+city: {name: Testville, country: RU, population: 1000, currency: RUB}
+sites:
+  - {id: a, name: Site A, kind: data-centre, location: {lat: 51.0, lon: 39.0}}
+  - {id: b, name: Site B, kind: trusted-node, location: {lat: 51.1, lon: 39.0}}
+  - {id: c, name: Site C, kind: government, location: {lat: 51.2, lon: 39.0}}
+  - {id: d, name: Site D, kind: trusted-node, location: {lat: 51.1, lon: 39.1}}
+  - {id: e, name: Site E, kind: other, location: {lat: 51.3, lon: 39.2}}
+links:
+  - {a: a, b: b, length_km: 10, fibre: dark, qkd: true}
+  - {a: b, b: c, length_km: 10, fibre: dark, qkd: true}
+  - {a: a, b: d, length_km: 20, fibre: dark, qkd: true}
+  - {a: d, b: c, length_km: 20, fibre: dark, qkd: true}
+  - {a: c, b: e, length_km: 5, fibre: dark}
+operators:
+  - {id: city-it, name: City IT, type: municipal}
+services:
+  - id: video
+    name: Video
+    operator: city-it
+    function: public-safety-video
+    data: {categories: [video], shelf_life_years: 10}
+    endpoints: [a, b]
+    crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
+  - id: dispatch
+    name: Dispatch
+    operator: city-it
+    function: emergency-dispatch
+    data: {categories: [personal], shelf_life_years: 10}
+    endpoints: [a, c, b]
+    crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
+  - id: records
+    name: Records
+    operator: city-it
+    function: public-safety-video
+    data: {categories: [personal], shelf_life_years: 10}
+    endpoints: [c, e]
+    crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
+  - id: portal
+    name: Portal
+    operator: city-it
+    function: public-safety-video
+    data: {categories: [personal], shelf_life_years: 1}
+    endpoints: [a]
+    crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
+"""
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now_s: float = 1_000_000.0) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    def advance(self, seconds: float) -> None:
+        self.now_s += seconds
+
+
+@dataclass
+class KMEBed:
+    """Five KMEs of the mini city in one process, joined by an ``InProcessNetwork``."""
+
+    kmes: dict[str, KME]
+    network: InProcessNetwork
+    clock: FakeClock
+    audit: list[tuple[str, dict[str, object]]]
+
+    def fill(self, seconds: float = 1.0) -> None:
+        self.clock.advance(seconds)
+        for kme in self.kmes.values():
+            kme.refill()
+
+
+def make_testbed(
+    stores: dict[str, KeyStore] | None = None,
+    *,
+    rate_bps: float = 256_000.0,
+    limits: KMELimits | None = None,
+) -> KMEBed:
+    city = load_manifest_text(MINI_CITY, "mini city")
+    directory = Directory.from_city(city)
+    network = InProcessNetwork()
+    clock = FakeClock()
+    device = SimulatedQKDDevice(b"\x07" * 32)
+    audit: list[tuple[str, dict[str, object]]] = []
+    kmes: dict[str, KME] = {}
+    for site in sorted(directory.sites):
+        kmes[site] = KME(
+            site_id=site,
+            directory=directory,
+            store=(stores or {}).get(site) or MemoryKeyStore(),
+            wrapper=KeyWrapper.generate(),
+            source=device,
+            rate_model=FixedRateModel(rate_bps),
+            channel=network.channel_for(site),
+            clock=clock,
+            limits=limits or KMELimits(),
+            audit=lambda event, fields: audit.append((event, dict(fields))),
+        )
+    network.kmes.update(kmes)
+    bed = KMEBed(kmes, network, clock, audit)
+    bed.fill(0.0)  # the links start: their devices begin to count from now
+    bed.fill(1.0)
+    return bed
+
+
+@dataclass
+class APIBed:
+    bed: KMEBed
+    clients: dict[str, TestClient]
+
+    def call(self, site: str, sae: str | None, method: str, path: str, **kwargs: object) -> object:
+        headers = dict(kwargs.pop("headers", {}))  # type: ignore[call-overload]
+        if sae:
+            headers["X-SAE-ID"] = sae
+        return self.clients[site].request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
