@@ -1,4 +1,4 @@
-"""Fixtures of the live city's tests: a city on the in-memory bus with the fake protector."""
+"""Fixtures of the live city's tests: the sample city on the in-memory bus, real crypto."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from qsafecity.live.bus import InMemoryBus
 from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ManualClock
+from qsafecity.live.crypto_protection import CryptoProtector
 from qsafecity.live.storage import Store
 from qsafecity.manifests import load_city
-from tests.live.fakes import FakeProtector
 
 
 @pytest.fixture
@@ -26,7 +26,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def fake_city(store: Store) -> Iterator[tuple[LiveCity, ManualClock]]:
     clock = ManualClock()
     city = LiveCity(
-        load_city(None), bus=InMemoryBus(), store=store, protector=FakeProtector(), clock=clock
+        load_city(None),
+        bus=InMemoryBus(),
+        store=store,
+        protector=CryptoProtector(clock),
+        clock=clock,
     )
     city.start()
     yield city, clock

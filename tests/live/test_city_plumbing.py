@@ -28,6 +28,28 @@ def test_every_service_delivers_and_stores_each_reading_once(fake_city) -> None:
     assert city.store.rejection_counts() == {}
 
 
+def test_the_wire_carries_no_plaintext_and_critical_readings_name_their_qkd_key(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 3)
+    for captured in city.fleet.tap.values():
+        for _, payload in captured:
+            assert b"urn:ngsi-ld" not in payload
+            assert b"dataProvider" not in payload
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from qsafecity.live.storage import ReadingRow
+
+    with Session(city.store.engine) as session:
+        rows = session.execute(
+            select(ReadingRow.tier, ReadingRow.protection, ReadingRow.qkd_key_id)
+        )
+        seen = {(tier, protection, key_id is not None) for tier, protection, key_id in rows}
+    assert ("critical", "qkd+pqc", True) in seen
+    assert ("especially-important", "pqc", False) in seen
+    assert all(protection != "none" for _, protection, _ in seen)
+
+
 def test_eavesdropper_is_caught_and_keys_are_relayed_around_the_link(fake_city) -> None:
     city, clock = fake_city
     run(city, clock, 5)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsafecity.errors import InputError, KeyManagementError
@@ -39,6 +39,7 @@ def test_full_intercept_resend_gives_about_25_percent_qber_and_no_key() -> None:
     assert rates.secret_rate_bps == 0.0
 
 
+@settings(max_examples=25, deadline=None)
 @given(st.floats(0.0, 1.0), st.floats(0.0, 1.0))
 def test_more_eavesdropping_never_raises_the_rate_nor_lowers_the_qber(f1: float, f2: float) -> None:
     low, high = sorted((f1, f2))
