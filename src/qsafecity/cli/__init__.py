@@ -25,6 +25,7 @@ from qsafecity.cli import crypto as _crypto
 from qsafecity.cli import qkd as _qkd
 from qsafecity.cli import plan as _plan
 from qsafecity.cli import inventory as _inventory
+from qsafecity.cli import live as _live
 from qsafecity.cli._app import app, console_error
 from qsafecity.errors import QSafeCityError
 
@@ -35,6 +36,7 @@ _crypto.register(app)
 _qkd.register(app)
 _plan.register(app)
 _inventory.register(app)
+_live.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,8 +30,11 @@ from qsafecity.live.protection import Protector, StreamSender
 
 #: A device starts a new stream (and, if critical, takes a new QKD key) this often.
 REKEY_INTERVAL_S: Final = 60.0
-#: A reading unacknowledged for this long is sent again on a new stream.
+#: A reading unacknowledged for this long, and for RESEND_AFTER_STEPS steps of the city (the
+#: acknowledgement's round trip takes wall time, whatever the speed of the simulation), is sent
+#: again on a new stream.
 RESEND_AFTER_S: Final = 15.0
+RESEND_AFTER_STEPS: Final = 8
 #: Messages kept per service for the drills' "wire tap" (what an attacker could capture).
 TAP_SIZE: Final = 32
 #: The epoch of the simulated clock (simulated second 0).
@@ -42,6 +45,7 @@ EPOCH: Final = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 class _Pending:
     plaintext: bytes
     sent_at_s: float
+    sent_at_step: int
 
 
 @dataclass(slots=True)
@@ -92,6 +96,7 @@ class DeviceFleet:
                 )
             self.tap[route.service.id] = deque(maxlen=TAP_SIZE)
         self._client: BusClient | None = None
+        self.steps = 0
 
     def attach(self, client: BusClient) -> None:
         self._client = client
@@ -153,7 +158,7 @@ class DeviceFleet:
         assert device.stream is not None
         route = device.route
         message = device.stream.seal(plaintext)
-        device.outbox[sequence] = _Pending(plaintext, now_s)
+        device.outbox[sequence] = _Pending(plaintext, now_s, self.steps)
         self._publish(
             route.service.id,
             data_topic(route.gateway_site, route.service.id, device.sender),
@@ -162,12 +167,18 @@ class DeviceFleet:
 
     def step(self, now_s: float) -> None:
         """Each device: renew its stream when due, resend what waits too long, send a reading."""
+        self.steps += 1
         for device in self.devices.values():
             with device.lock:
                 self._step_device(device, now_s)
 
     def _step_device(self, device: Device, now_s: float) -> None:
-        overdue = [n for n, p in device.outbox.items() if now_s - p.sent_at_s >= RESEND_AFTER_S]
+        overdue = [
+            n
+            for n, p in device.outbox.items()
+            if now_s - p.sent_at_s >= RESEND_AFTER_S
+            and self.steps - p.sent_at_step >= RESEND_AFTER_STEPS
+        ]
         if device.stream is None or now_s - device.stream_started_s >= REKEY_INTERVAL_S or overdue:
             self._open_stream(device, now_s)
             for sequence in sorted(device.outbox):

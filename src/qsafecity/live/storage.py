@@ -140,10 +140,15 @@ class Store:
             "simulated_at_s": reading.simulated_at_s,
             "stored_at": dt.datetime.now(dt.UTC),
         }
-        statement = self._insert()(ReadingRow).values(**values).on_conflict_do_nothing()
+        statement = (
+            self._insert()(ReadingRow)
+            .values(**values)
+            .on_conflict_do_nothing()
+            .returning(ReadingRow.id)
+        )
         with self._lock, self.engine.begin() as connection:
-            result = connection.execute(statement)
-            return bool(getattr(result, "rowcount", 0))
+            # A row comes back only when one was inserted (rowcount is unreliable across drivers).
+            return connection.execute(statement).first() is not None
 
     def add_rejection(
         self, service_id: str, sender: str, site: str, cause: str, at_s: float
