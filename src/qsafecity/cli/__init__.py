@@ -22,10 +22,10 @@ import typer
 from qsafecity.cli import assess as _assess
 from qsafecity.cli import city as _city
 from qsafecity.cli import crypto as _crypto
-from qsafecity.cli import qkd as _qkd
-from qsafecity.cli import plan as _plan
 from qsafecity.cli import inventory as _inventory
 from qsafecity.cli import live as _live
+from qsafecity.cli import plan as _plan
+from qsafecity.cli import qkd as _qkd
 from qsafecity.cli._app import app, console_error
 from qsafecity.errors import QSafeCityError
 

@@ -76,9 +76,7 @@ def up(
     )
     typer.echo(f"dashboard: {runner.url}")
     typer.echo(f"MQTT: {runner.mqtt_url}   database: {runner.store.url if runner.store else ''}")
-    typer.echo(
-        "drills: qsafecity drill eavesdrop --link dc-main-dc-reserve   (Ctrl-C stops)", markup=False
-    )
+    typer.echo("drills: qsafecity drill eavesdrop --link dc-main-dc-reserve   (Ctrl-C stops)")
     try:
         runner.run_for(duration)
     except KeyboardInterrupt:

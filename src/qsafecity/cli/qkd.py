@@ -140,7 +140,7 @@ def _plot(
 
 # Typer maps each parameter to an option, so commands have many (keyword-style) parameters.
 @qkd_app.command("keyrate")
-def keyrate(  # noqa: PLR0917
+def keyrate(
     preset: PresetOption = "gys",
     protocol: Annotated[
         str, typer.Option(help="infinite-decoy, vacuum-weak or no-decoy.")
@@ -236,7 +236,7 @@ def _print_report(report: LinkReport) -> None:
 
 
 @qkd_app.command("run")
-def run(  # noqa: PLR0917
+def run(
     preset: PresetOption = "gys",
     distance_km: Annotated[float, typer.Option("--distance-km", help="Fibre length in km.")] = 25.0,
     pulses: Annotated[str, typer.Option(help="Pulses to send, e.g. 1e9.")] = "1e9",
