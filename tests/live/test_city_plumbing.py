@@ -126,7 +126,7 @@ def test_no_valid_reading_is_lost_across_a_gateway_restart(fake_city) -> None:
     gateway.stop()
     run(city, clock, 5)  # published while the gateway is down: queued by the bus
     gateway.start(city.bus)
-    run(city, clock, 60, 5.0)
+    run(city, clock, 110, 5.0)
     for service_id, route in city.routes.items():
         if route.gateway_site != "dc-main":
             continue

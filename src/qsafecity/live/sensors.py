@@ -34,7 +34,7 @@ REKEY_INTERVAL_S: Final = 60.0
 #: acknowledgement's round trip takes wall time, whatever the speed of the simulation), is sent
 #: again on a new stream.
 RESEND_AFTER_S: Final = 15.0
-RESEND_AFTER_STEPS: Final = 8
+RESEND_AFTER_STEPS: Final = 20
 #: Messages kept per service for the drills' "wire tap" (what an attacker could capture).
 TAP_SIZE: Final = 32
 #: The epoch of the simulated clock (simulated second 0).

@@ -6,14 +6,25 @@ const W = 1000, H = 700, PAD = 60;
 let projection = null;
 let populated = false;
 
+// Sites are placed by bearing and distance from the city's median point; distances are compressed
+// logarithmically so that a distant backup site does not squeeze the dense centre into a corner.
 function project(sites) {
-  const lats = sites.map(s => s.lat), lons = sites.map(s => s.lon);
-  const minLat = Math.min(...lats), maxLat = Math.max(...lats);
-  const minLon = Math.min(...lons), maxLon = Math.max(...lons);
-  const kx = Math.cos((minLat + maxLat) / 2 * Math.PI / 180);  // equirectangular, true at mid-latitude
-  const spanX = Math.max((maxLon - minLon) * kx, 1e-6), spanY = Math.max(maxLat - minLat, 1e-6);
-  const scale = Math.min((W - 2 * PAD) / spanX, (H - 2 * PAD) / spanY);
-  return (lat, lon) => [PAD + (lon - minLon) * kx * scale, H - PAD - (lat - minLat) * scale];
+  const median = xs => { const v = [...xs].sort((p, q) => p - q); return v[Math.floor(v.length / 2)]; };
+  const lat0 = median(sites.map(s => s.lat)), lon0 = median(sites.map(s => s.lon));
+  const kx = Math.cos(lat0 * Math.PI / 180);
+  const offset = s => [(s.lon - lon0) * kx * 111.32, (s.lat - lat0) * 110.57];  // km east, north
+  const radii = sites.map(s => Math.hypot(...offset(s)));
+  const r0 = Math.max(median(radii), 0.1);
+  const squash = r => Math.log1p(r / r0);
+  const squashed = sites.map(s => { const [x, y] = offset(s), r = Math.hypot(x, y) || 1e-9, k = squash(r) / r; return [x * k, y * k]; });
+  const xs = squashed.map(p => p[0]), ys = squashed.map(p => p[1]);
+  const minX = Math.min(...xs), maxX = Math.max(...xs), minY = Math.min(...ys), maxY = Math.max(...ys);
+  const scale = Math.min((W - 2 * PAD) / Math.max(maxX - minX, 1e-9), (H - 2 * PAD) / Math.max(maxY - minY, 1e-9));
+  const cx = (W - (maxX - minX) * scale) / 2, cy = (H - (maxY - minY) * scale) / 2;
+  return (lat, lon) => {
+    const [x, y] = offset({ lat, lon }), r = Math.hypot(x, y) || 1e-9, k = squash(r) / r;
+    return [cx + (x * k - minX) * scale, H - cy - (y * k - minY) * scale];
+  };
 }
 
 function el(name, attrs, parent) {
@@ -111,7 +122,7 @@ function drawServices(state) {
     cell(tr, s.compliant === null ? "" : (s.compliant ? "yes" : "no"), s.compliant ? "yes" : "no");
     cell(tr, s.protection.join(", "), s.protection.some(p => p.includes("no QKD")) ? "no" : "");
     cell(tr, s.qkd_route.length ? s.qkd_route.join(" → ") : (s.tier === "critical" ? "none" : "–"));
-    cell(tr, s.rate_per_s.toFixed(2), "num");
+    cell(tr, (60 * s.rate_per_s).toFixed(1), "num");
     cell(tr, String(s.accepted), "num");
     cell(tr, String(s.pending), "num");
     const rejected = Object.entries(s.rejected).map(([k, v]) => `${k} ${v}`).join(", ");
