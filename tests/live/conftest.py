@@ -1,4 +1,8 @@
-"""Fixtures of the live city's tests: the sample city on the in-memory bus, real crypto."""
+"""Fixtures of the live city's tests: the sample city on the in-memory bus, real crypto.
+
+The fixture city runs QKD on every dark fibre (a richer mesh than the plan), so that relays
+around a failed link exist; the planned network is tested on its own.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from qsafecity.live.bus import InMemoryBus
-from qsafecity.live.city import LiveCity
+from qsafecity.live.city import LiveCity, QKDScope
 from qsafecity.live.clock import ManualClock
 from qsafecity.live.crypto_protection import CryptoProtector
 from qsafecity.live.storage import Store
@@ -31,6 +35,7 @@ def fake_city(store: Store) -> Iterator[tuple[LiveCity, ManualClock]]:
         store=store,
         protector=CryptoProtector(clock),
         clock=clock,
+        scope=QKDScope.DARK_FIBRE,
     )
     city.start()
     yield city, clock

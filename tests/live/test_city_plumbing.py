@@ -135,3 +135,34 @@ def test_no_valid_reading_is_lost_across_a_gateway_restart(fake_city) -> None:
             device = city.fleet.devices[(service_id, sender)]
             assert stored == list(range(1, device.sequence + 1)), (service_id, sender)
     assert city.fleet.unacknowledged() == 0
+
+
+def test_the_planned_network_gives_every_critical_service_qkd(store) -> None:
+    from qsafecity.live.bus import InMemoryBus
+    from qsafecity.live.city import QKDScope
+    from qsafecity.live.crypto_protection import CryptoProtector
+    from qsafecity.manifests import load_city
+
+    clock = ManualClock()
+    city = LiveCity(
+        load_city(None),
+        bus=InMemoryBus(),
+        store=store,
+        protector=CryptoProtector(clock),
+        clock=clock,
+        scope=QKDScope.PLAN,
+    )
+    city.start()
+    try:
+        run(city, clock, 2)
+        snapshot = city.snapshot()
+        plan = snapshot["plan"]
+        assert plan["critical_covered"] == plan["critical_services"]
+        for service in snapshot["services"]:
+            if service["tier"] == "critical":
+                assert service["protection"] == ["qkd+pqc"], service["id"]
+        drawn = {frozenset((link["a"], link["b"])) for link in snapshot["links"] if link["qkd"]}
+        assert drawn == {frozenset((link.a, link.b)) for link in city.links}
+        assert not city.alerts.find(Cause.QKD_LOST)
+    finally:
+        city.stop()

@@ -49,9 +49,10 @@ def up(
     qkd: Annotated[
         QKDScope,
         typer.Option(
-            help="QKD on the manifest's QKD links only, or also on every dark fibre (what-if)."
+            help="QKD on the planner's links (default), the manifest's QKD links only, or also "
+            "on every dark fibre (what-if)."
         ),
-    ] = QKDScope.DARK_FIBRE,
+    ] = QKDScope.PLAN,
     duration: Annotated[
         float | None,
         typer.Option(help="Stop after this many seconds and print a summary (default: Ctrl-C)."),

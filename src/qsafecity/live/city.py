@@ -38,6 +38,8 @@ from qsafecity.live.links import LinkState, QKDLinkRuntime, link_id, preset_for
 from qsafecity.live.protection import Protector
 from qsafecity.live.sensors import DeviceFleet
 from qsafecity.live.storage import Store
+from qsafecity.planning import Plan, default_costs, plan_city, prepare
+from qsafecity.planning.keyrates import DEFAULT_PRESET, PhysicsKeyRateModel
 from qsafecity.policy import classify
 from qsafecity.reports import build_document
 
@@ -52,17 +54,37 @@ MAX_STEP_S: Final = 5.0
 class QKDScope(StrEnum):
     """Which fibre links carry QKD in the live city."""
 
+    PLAN = "plan"  # the links of the planner's least-cost plan (``qsafecity plan``)
     MANIFEST = "manifest"  # only the links the manifest marks ``qkd: true``
     DARK_FIBRE = "dark-fibre"  # those, plus every dark fibre the city owns (a what-if)
 
 
-def qkd_links_of(city: CityManifest, scope: QKDScope) -> list[Link]:
-    """The manifest's links that run QKD under ``scope``."""
+def qkd_links_of(city: CityManifest, scope: QKDScope) -> tuple[list[Link], Plan | None]:
+    """The links that run QKD under ``scope``, and the plan they come from (scope ``plan``)."""
+    if scope is QKDScope.PLAN:
+        problem = prepare(
+            city, PhysicsKeyRateModel.from_preset(DEFAULT_PRESET), default_costs(city)
+        )
+        plan = plan_city(problem)
+        fibre = {frozenset((link.a, link.b)): link.fibre for link in city.links}
+        built = [
+            Link(
+                a=link.a,
+                b=link.b,
+                length_km=round(link.length_km, 3),
+                # Fibre the plan lays anew is "planned" in the manifest's vocabulary.
+                fibre=fibre.get(frozenset((link.a, link.b)), FibreKind.PLANNED),
+                qkd=True,
+            )
+            for link in plan.links
+            if link.status in ("existing-qkd", "new-qkd")
+        ]
+        return built, plan
     chosen = []
     for link in city.links:
         if link.qkd or (scope is QKDScope.DARK_FIBRE and link.fibre is FibreKind.DARK):
             chosen.append(link)
-    return chosen
+    return chosen, None
 
 
 def routes_of(city: CityManifest) -> dict[str, Route]:
@@ -102,7 +124,7 @@ class LiveCity:
         protector: Protector,
         clock: Clock,
         seed: int = 2026,
-        scope: QKDScope = QKDScope.DARK_FIBRE,
+        scope: QKDScope = QKDScope.PLAN,
         now_year: int | None = None,
     ) -> None:
         self.city = city
@@ -120,9 +142,15 @@ class LiveCity:
         )
         year = now_year or city.assumptions.start_year or dt.date.today().year
         self.assessment = build_document(assess(city, now_year=year))
+        qkd_links, self.plan = qkd_links_of(city, scope)
         self.links = [
             QKDLinkRuntime(link.a, link.b, link.length_km, preset_for(link.length_km))
-            for link in qkd_links_of(city, scope)
+            for link in qkd_links
+        ]
+        known = {frozenset((link.a, link.b)) for link in city.links}
+        #: Every fibre on the map: the manifest's, and the new fibre the plan lays.
+        self.fibres = list(city.links) + [
+            link for link in qkd_links if frozenset((link.a, link.b)) not in known
         ]
         self.keys = KeyNetwork(self.links)
         self.routes = routes_of(city)
@@ -431,21 +459,36 @@ class LiveCity:
         with self._lock:
             return self._snapshot()
 
+    def _plan_summary(self) -> dict[str, Any] | None:
+        if self.plan is None:
+            return None
+        plan = self.plan
+        return {
+            "currency": plan.currency,
+            "horizon_years": plan.horizon_years,
+            "qkd_links": sum(1 for link in plan.links if link.status != "candidate"),
+            "new_links": len(plan.built_links),
+            "capex": round(plan.cost.capex),
+            "total_present_value": round(plan.cost.total_present_value),
+            "critical_covered": plan.coverage.covered,
+            "critical_services": plan.coverage.critical_services,
+            "infeasible": [i.service_id for i in plan.infeasibilities],
+        }
+
     def _snapshot(self) -> dict[str, Any]:
-        qkd_ids = {link.id for link in self.links}
-        by_id = {link.id: link for link in self.links}
+        by_pair = {frozenset((link.a, link.b)): link for link in self.links}
         kme_sites = self.keys.sites
         links = []
-        for link in self.city.links:
-            lid = link_id(link.a, link.b)
-            runtime = by_id.get(lid)
+        for link in self.fibres:
+            runtime = by_pair.get(frozenset((link.a, link.b)))
+            lid = runtime.id if runtime is not None else link_id(link.a, link.b)
             entry: dict[str, Any] = {
                 "id": lid,
                 "a": link.a,
                 "b": link.b,
                 "length_km": link.length_km,
                 "fibre": link.fibre.value,
-                "qkd": lid in qkd_ids,
+                "qkd": runtime is not None,
             }
             if runtime is not None:
                 entry.update(
@@ -519,6 +562,7 @@ class LiveCity:
             "totals": dict(totals),
             "relayed_keys": self.keys.relayed_keys,
             "alerts": [a.to_json() for a in reversed(self.alerts.recent(60))],
+            "plan": self._plan_summary(),
             "assessment": {
                 "now_year": self.assessment.now_year,
                 "services_by_tier": self.assessment.totals.services_by_tier,

@@ -39,7 +39,7 @@ class UpOptions:
     speed: float = 1.0
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    scope: QKDScope = QKDScope.DARK_FIBRE
+    scope: QKDScope = QKDScope.PLAN
     seed: int = 2026
     tick_s: float = DEFAULT_TICK_S
 
@@ -167,7 +167,7 @@ class LiveRunner:
             thread.join(10.0)
         if self.city is not None:
             # Let the gateways store and acknowledge what is in flight, then disconnect.
-            deadline = time.monotonic() + 3.0
+            deadline = time.monotonic() + 10.0
             while self.city.fleet.unacknowledged() and time.monotonic() < deadline:
                 time.sleep(0.05)
             self.city.stop()

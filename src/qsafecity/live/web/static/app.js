@@ -167,6 +167,12 @@ function render(state) {
   const a = state.assessment;
   document.getElementById("assessment").textContent =
     `· assessment ${a.now_year}: compliant today ${JSON.stringify(a.compliant_by_tier)} of ${JSON.stringify(a.services_by_tier)}, at risk ${a.at_risk}`;
+  const p = state.plan;
+  document.getElementById("plan").textContent = p
+    ? `· plan: ${p.qkd_links} QKD links (${p.new_links} new), capex ${p.capex.toLocaleString()} ${p.currency}, ` +
+      `${p.horizon_years}-year present value ${p.total_present_value.toLocaleString()} ${p.currency}, ` +
+      `critical services covered ${p.critical_covered}/${p.critical_services}`
+    : "";
   populateDrills(state);
   drawMap(state);
   drawLinks(state);
