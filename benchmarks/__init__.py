@@ -1,1 +1,1 @@
-"""Benchmarks of qsafecity: each measures against a baseline in the same run and reports a ratio."""
+"""Benchmarks: each compares qsafecity with a baseline in the same run and reports a ratio."""

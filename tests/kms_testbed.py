@@ -306,6 +306,7 @@ def run_pair_load(
                     with lock:
                         result.failures[f"enc HTTP {response.status_code}"] += 1
                         result.failures[f"enc: {response.text[:160]}"] += 1
+                    time.sleep(0.1)  # as a real SAE would, back off before asking again
                     continue
                 key = response.json()["keys"][0]
                 with lock:

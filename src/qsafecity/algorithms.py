@@ -89,10 +89,27 @@ class Algorithm:
         return self.family in (Family.QKD, Family.QKD_HYBRID)
 
     @property
+    def cbom_crypto_functions(self) -> tuple[str, ...]:
+        """CycloneDX 1.6 ``algorithmProperties.cryptoFunctions`` of this algorithm in its role."""
+        if self.family is Family.NONE:
+            return ("unknown",)
+        return _CBOM_FUNCTIONS.get(self.cbom_primitive, ("other",))
+
+    @property
     def is_post_quantum(self) -> bool:
         """True when a PQC algorithm (alone or in a hybrid) is part of it."""
         return self.family in (Family.LATTICE, Family.HASH_BASED, Family.HYBRID, Family.QKD_HYBRID)
 
+
+#: CycloneDX 1.6 ``cryptoFunctions`` by ``primitive`` (the enumeration of the 1.6 schema).
+_CBOM_FUNCTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "kem": ("keygen", "encapsulate", "decapsulate"),
+    "key-agree": ("keygen", "keyderive"),
+    "pke": ("keygen", "encrypt", "decrypt"),
+    "signature": ("keygen", "sign", "verify"),
+    "ae": ("encrypt", "decrypt", "tag"),
+    "block-cipher": ("encrypt", "decrypt"),
+}
 
 _IR8547_DEPRECATED: Final = 2030
 _IR8547_DISALLOWED: Final = 2035
@@ -210,6 +227,27 @@ ALGORITHMS: Final[tuple[Algorithm, ...]] = (
         cbom_primitive="kem",
         cbom_parameter_set="SecP384r1MLKEM1024",
         note="TLS hybrid group 0x11ED",
+    ),
+    Algorithm(
+        "X-Wing",
+        _KEX,
+        Family.HYBRID,
+        3,
+        192,
+        cbom_primitive="kem",
+        cbom_parameter_set="MLKEM768-X25519",
+        oid="1.3.6.1.4.1.62253.25722",
+        note="draft-connolly-cfrg-xwing-kem: ML-KEM-768 + X25519 under a SHA3-256 combiner; HPKE KEM 0x647A",
+    ),
+    Algorithm(
+        "MLKEM1024-P384",
+        _KEX,
+        Family.HYBRID,
+        5,
+        256,
+        cbom_primitive="kem",
+        cbom_parameter_set="MLKEM1024-P384",
+        note="draft-irtf-cfrg-concrete-hybrid-kems: ML-KEM-1024 + ECDH P-384; HPKE KEM 0x0051",
     ),
     Algorithm(
         "ML-KEM-768",
@@ -471,6 +509,11 @@ ALGORITHMS: Final[tuple[Algorithm, ...]] = (
 ALIASES: Final[dict[str, str]] = {
     "x25519kyber768": "X25519MLKEM768",
     "x25519-mlkem768": "X25519MLKEM768",
+    "xwing": "X-Wing",
+    "mlkem768-x25519": "X-Wing",
+    "mlkem768x25519": "X-Wing",
+    "mlkem1024p384": "MLKEM1024-P384",
+    "mlkem1024-secp384r1": "MLKEM1024-P384",
     "mlkem768": "ML-KEM-768",
     "mlkem1024": "ML-KEM-1024",
     "mldsa44": "ML-DSA-44",

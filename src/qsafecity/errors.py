@@ -8,6 +8,7 @@ the boundary where they occur, so callers only ever catch from this tree::
     ├── InputError                      bad input from a user: exit code 2 in the CLI, 400 in an API
     │   ├── ManifestError               a city manifest that does not validate (carries every problem)
     │   ├── ForecastError               a CRQC forecast that is unknown or malformed
+    │   ├── KeyFormatError              a key file that is unreadable, or of the wrong type or profile
     │   └── KeyRequestError             a key request that breaks the KME's rules (HTTP 400)
     ├── PolicyViolation                 an action that the city's protection policy forbids
     ├── CryptoError                     a cryptographic operation failed (deliberately opaque)
@@ -105,3 +106,7 @@ class PlanningError(QSafeCityError):
 
 class InventoryError(QSafeCityError):
     """Cryptographic discovery or CBOM import failed."""
+
+
+class KeyFormatError(InputError):
+    """A key or key file that cannot be used: unreadable, wrong password, wrong type or profile."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from tests.kms_testbed import make_testbed
 
-from kms_testbed import make_testbed
 from qsafecity.api import create_app
 
 _bed = make_testbed()

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.kms_testbed import KMEBed, create_database, drop_database, make_testbed
 
-from kms_testbed import KMEBed, create_database, drop_database, make_testbed
 from qsafecity.kms.sql import SQLKeyStore
 from qsafecity.kms.store import KeyStore, MemoryKeyStore
 

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from kms_testbed import (
+from tests.kms_testbed import (
     MINI_CITY,
     LoadResult,
     create_database,

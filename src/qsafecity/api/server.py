@@ -34,7 +34,7 @@ from qsafecity.kms._at_rest import KEK_BYTES, KeyWrapper
 from qsafecity.kms.directory import Directory
 from qsafecity.kms.kme import KME
 from qsafecity.kms.model import KMELimits
-from qsafecity.kms.rate import DecoyBB84RateModel, FixedRateModel, KeyRateModel, SimulatedQKDDevice
+from qsafecity.kms.rate import FixedRateModel, KeyRateModel, PresetRateModel, SimulatedQKDDevice
 from qsafecity.kms.sql import SQLKeyStore
 from qsafecity.manifests import load_city
 
@@ -56,6 +56,8 @@ class ServeConfig:
     insecure_dev: bool = False
     peers: dict[str, str] = field(default_factory=dict)
     rate_bps: float | None = None
+    #: The QKD link preset whose key rate fills the pools (``qsafecity.qkd.physics``).
+    preset: str = "metro"
     max_key_count: int = 100_000
     workers: int = 1
     refill_interval_s: float = 0.2
@@ -156,7 +158,9 @@ def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
         insecure_dev=config.insecure_dev,
     )
     rate_model: KeyRateModel = (
-        FixedRateModel(config.rate_bps) if config.rate_bps is not None else DecoyBB84RateModel()
+        FixedRateModel(config.rate_bps)
+        if config.rate_bps is not None
+        else PresetRateModel(config.preset)
     )
     kme = KME(
         site_id=config.site,

@@ -73,8 +73,11 @@ def serve_command(
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
     rate_bps: Annotated[
         float | None,
-        typer.Option(help="Key rate of every link in bit/s (default: decoy BB84 by length)."),
+        typer.Option(help="Key rate of every link in bit/s (default: the preset's, by length)."),
     ] = None,
+    preset: Annotated[
+        str, typer.Option(help="QKD link preset for the key rates: metro, backbone or gys.")
+    ] = "metro",
     max_key_count: Annotated[
         int, typer.Option(help="Blocks each link pool holds at most.", min=1)
     ] = 100_000,
@@ -99,6 +102,7 @@ def serve_command(
         insecure_dev=insecure_dev,
         peers=_peers(peer),
         rate_bps=rate_bps,
+        preset=preset,
         max_key_count=max_key_count,
         workers=workers,
         audit_file=str(audit_file) if audit_file else None,

@@ -2,11 +2,9 @@
 
 Two seams, each a Protocol with an implementation beside it:
 
-* ``KeyRateModel`` gives a QKD link's secret key rate in bit/s from its length. Until the QKD link
-  engine (``qsafecity.qkd.physics``) lands on main, ``DecoyBB84RateModel`` is the documented stand-in:
-  the asymptotic decoy-state BB84 rate with infinitely many decoys (GLLP; Lo, Ma and Chen, PRL 94,
-  230504, 2005, eq. for R; Ma, Qi, Zhao and Lo, PRA 72, 012326, 2005, eqs. 1-5) with the GYS
-  parameters of REFERENCE.md §5, times the source's pulse rate.
+* ``KeyRateModel`` gives a QKD link's secret key rate in bit/s from its length:
+  ``PresetRateModel`` asks the QKD link engine (``qsafecity.qkd.physics``) for a preset's rate;
+  ``FixedRateModel`` gives every link one rate (``--rate-bps``).
 * ``KeySource`` yields the key blocks a link's QKD devices produced, in order, the same blocks at
   both ends. ``SimulatedQKDDevice`` stands in for a vendor device pair: both ends derive block *i*
   from a secret the pair shares (AES-256 in counter mode as a PRF over the block index), which is
@@ -16,8 +14,7 @@ Two seams, each a Protocol with an implementation beside it:
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from cryptography.hazmat.primitives import hashes
@@ -25,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from qsafecity.kms.model import BLOCK_BYTES
+from qsafecity.qkd import physics
 
 
 class KeyRateModel(Protocol):
@@ -33,46 +31,25 @@ class KeyRateModel(Protocol):
         ...
 
 
-def _binary_entropy(p: float) -> float:
-    if p <= 0.0 or p >= 1.0:
-        return 0.0
-    return -p * math.log2(p) - (1.0 - p) * math.log2(1.0 - p)
-
-
 @dataclass(frozen=True, slots=True)
-class DecoyBB84RateModel:
-    """Asymptotic decoy-state BB84 (infinite decoys), GYS parameters by default.
+class PresetRateModel:
+    """The QKD link engine's secret key rate for a link preset (``qsafecity.qkd.physics``):
+    asymptotic decoy-state BB84 with the optimal signal intensity, in bit/s. ``metro`` (a 1 GHz
+    system after Yuan et al., JLT 2018) suits city links; ``gys`` and ``backbone`` are the others.
+    Rates are cached by length: a KME asks for them on every refill."""
 
-    ``pulse_rate_hz`` turns bits per pulse into bit/s; 1 GHz is the clock of current commercial
-    systems (Yuan et al., JLT 2018, REFERENCE.md §5), which gives about 1 Mbit/s over 14 km.
-    """
+    preset: str = "metro"
+    _cache: dict[float, float] = field(default_factory=dict, compare=False, repr=False)
 
-    alpha_db_per_km: float = 0.21
-    eta_bob: float = 0.045
-    dark_count_yield: float = 1.7e-6
-    detector_error: float = 0.033
-    reconciliation_efficiency: float = 1.22
-    mu: float = 0.48
-    pulse_rate_hz: float = 1e9
-
-    def bits_per_pulse(self, distance_km: float) -> float:
-        if distance_km < 0:
-            raise ValueError("distance_km must not be negative")
-        y0, e_d, mu = self.dark_count_yield, self.detector_error, self.mu
-        eta = self.eta_bob * 10 ** (-self.alpha_db_per_km * distance_km / 10)
-        q_mu = y0 + 1 - math.exp(-eta * mu)
-        e_mu = (y0 / 2 + e_d * (1 - math.exp(-eta * mu))) / q_mu
-        y1 = y0 + eta - y0 * eta
-        e1 = (y0 / 2 + e_d * eta) / y1
-        q1 = y1 * mu * math.exp(-mu)
-        rate = 0.5 * (
-            q1 * (1 - _binary_entropy(e1))
-            - q_mu * self.reconciliation_efficiency * _binary_entropy(e_mu)
-        )
-        return max(rate, 0.0)
+    def __post_init__(self) -> None:
+        physics.preset(self.preset)  # an InputError naming the presets when unknown
 
     def secret_key_rate_bps(self, distance_km: float) -> float:
-        return self.bits_per_pulse(distance_km) * self.pulse_rate_hz
+        rate = self._cache.get(distance_km)
+        if rate is None:
+            rate = float(physics.secret_key_rate_bps(physics.preset(self.preset), distance_km))
+            self._cache[distance_km] = rate
+        return rate
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ Every configuration is measured in the same run:
 
 The KMEs run in insecure-dev mode (plain HTTP on loopback) so that TLS is not measured.
 
-Run: ``.venv/bin/python -m benchmarks.kme_pairs [--seconds 10] [--clients 16]``.
+Run: ``.venv/bin/python -m benchmarks.bench_kme_pairs [--seconds 10] [--clients 16]``.
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres, trust); creates and drops its databases.
 """
 
@@ -221,7 +221,7 @@ def measure_echo(clients: int, seconds: float, workers: int = 1) -> Measured:
             sys.executable,
             "-m",
             "uvicorn",
-            "benchmarks.kme_pairs:echo_app",
+            "benchmarks.bench_kme_pairs:echo_app",
             "--port",
             str(port),
             "--workers",

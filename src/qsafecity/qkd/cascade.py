@@ -1,0 +1,453 @@
+"""Cascade information reconciliation, original and BICONF-modified, with honest leak counting.
+
+Cascade (Brassard and Salvail, EUROCRYPT '93, LNCS 765, 410) corrects Bob's sifted key towards
+Alice's by comparing parities over the public channel. We follow the analysis and the variants of
+Martinez-Mateo, Pacher, Peev, Ciurana and Martin, "Demystifying the information reconciliation
+protocol Cascade", QIC 15, 453 (2015), arXiv:1407.3257 (below: *Demystifying*):
+
+* a *pass* splits the key, reordered by a public random permutation (identity in pass 1), into
+  blocks; Alice discloses the parity of each block; every block whose parities differ holds an odd
+  number of errors and BINARY (a bisection that discloses the parity of one half per step) finds
+  and flips one of them;
+* the *cascade effect*: flipping a bit changes the parity of the block holding it in every earlier
+  pass, which now shows a mismatch and is bisected in turn (smaller blocks, i.e. earlier passes,
+  first);
+* **original**: 4 passes, ``k1 = ceil(0.73/Q)``, each later block size doubled (Demystifying §3);
+* **BICONF-modified**: 2 Cascade passes with ``k1 = ceil(0.92/Q)`` and ``k2 = 3 k1``, then BICONF
+  passes (Brassard-Salvail's BICONF, as in Demystifying §5): a random half of the key and its
+  complement form the two blocks, with cascading into every earlier pass, until a number of
+  consecutive BICONF passes find no error.
+
+Leak counting (REFERENCE.md §6): every parity Alice discloses is one leaked bit: one per block per
+pass, and one per BINARY step (Bob learns the parity of the other half by subtraction). The only
+parity not disclosed is the one that follows from parities already public: after the first pass
+the parity of Alice's whole key is public (the sum of her block parities), so in every later pass
+the last block's parity is inferred instead of sent. The verification hash that follows adds its
+tag length to the leak. ``f_EC = leaked_bits / (n H2(Q))`` uses the *true* QBER of the frame.
+
+The bit-level work runs in numba-compiled kernels on ``uint8`` arrays; random permutations come
+from the caller's ``numpy.random.Generator``, so a run is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from qsafecity.errors import InputError, QKDError
+from qsafecity.qkd.physics import binary_entropy
+from qsafecity.qkd.privacy import toeplitz_hash
+
+BitArray = NDArray[np.uint8]
+IndexArray = NDArray[np.int32]
+OffsetArray = NDArray[np.int64]
+
+#: Below this estimated QBER the block size is capped (1/Q would exceed any frame).
+_MIN_QBER: Final = 1e-4
+#: Consecutive error-free BICONF passes after which the modified Cascade stops. After a pass that
+#: finds nothing, a remaining (necessarily even, by the public total parity) set of errors splits
+#: into an odd number in the random half with probability 1/2, so k quiet passes leave residual
+#: errors with probability <= 2^-k; 20 gives < 1e-6 per frame and costs 20 leaked bits.
+DEFAULT_BICONF_QUIET_PASSES: Final = 20
+
+
+class CascadeVariant(StrEnum):
+    """The two Cascade schedules of Demystifying."""
+
+    ORIGINAL = "original"
+    BICONF = "biconf"
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationResult:
+    """What reconciliation did and disclosed.
+
+    Attributes
+    ----------
+    corrected_key:
+        Bob's key after correction (equal to Alice's unless errors were missed).
+    leaked_bits:
+        Every parity disclosed on the public channel (block parities and BINARY steps).
+    errors_corrected:
+        Bits Bob flipped.
+    passes:
+        Passes run (Cascade and BICONF).
+    """
+
+    corrected_key: BitArray
+    leaked_bits: int
+    errors_corrected: int
+    passes: int
+
+    def efficiency(self, qber: float) -> float:
+        """``f_EC = leaked_bits / (n H2(qber))`` (1.0 is the Shannon limit)."""
+        entropy = float(binary_entropy(qber))
+        size = self.corrected_key.size
+        return math.inf if entropy == 0.0 or size == 0 else self.leaked_bits / (size * entropy)
+
+
+@numba.njit(cache=True, nogil=True)
+def _binary(
+    alice: BitArray, bob: BitArray, order: IndexArray, start: int, stop: int
+) -> tuple[int, int]:
+    """BINARY on positions [start, stop) of ``order``: (index of an error, parities disclosed)."""
+    disclosed = 0
+    while stop - start > 1:
+        middle = (start + stop) // 2
+        parity = 0
+        for position in range(start, middle):
+            index = order[position]
+            parity ^= alice[index] ^ bob[index]
+        disclosed += 1
+        if parity:
+            stop = middle
+        else:
+            start = middle
+    return order[start], disclosed
+
+
+# A numba kernel takes its state as positional arrays (no objects), hence the long signature.
+@numba.njit(cache=True, nogil=True)
+def _correct_pass(
+    alice: BitArray,
+    bob: BitArray,
+    orders: IndexArray,
+    block_of: IndexArray,
+    starts: OffsetArray,
+    start_offsets: OffsetArray,
+    block_offsets: OffsetArray,
+    alice_parity: BitArray,
+    bob_parity: BitArray,
+    current_pass: int,
+) -> tuple[int, int]:
+    """Bisect every mismatched block of passes 0..current_pass until none is left.
+
+    Returns (parities disclosed, bits flipped).
+    """
+    total_blocks = block_offsets[current_pass + 1]
+    stack = np.empty(total_blocks, dtype=np.int64)
+    stack_top = np.zeros(current_pass + 1, dtype=np.int64)
+    queued = np.zeros(total_blocks, dtype=np.uint8)
+    for block in range(block_offsets[current_pass], total_blocks):
+        if alice_parity[block] != bob_parity[block]:
+            stack[block_offsets[current_pass] + stack_top[current_pass]] = block
+            stack_top[current_pass] += 1
+            queued[block] = 1
+    disclosed = 0
+    flipped = 0
+    while True:
+        chosen = -1
+        for pass_index in range(current_pass + 1):
+            if stack_top[pass_index] > 0:
+                chosen = pass_index
+                break
+        if chosen < 0:
+            break
+        stack_top[chosen] -= 1
+        block = stack[block_offsets[chosen] + stack_top[chosen]]
+        queued[block] = 0
+        if alice_parity[block] == bob_parity[block]:
+            continue
+        local = block - block_offsets[chosen]
+        base = start_offsets[chosen]
+        index, steps = _binary(
+            alice, bob, orders[chosen], starts[base + local], starts[base + local + 1]
+        )
+        disclosed += steps
+        bob[index] ^= 1
+        flipped += 1
+        for pass_index in range(current_pass + 1):
+            other = block_offsets[pass_index] + block_of[pass_index, index]
+            bob_parity[other] ^= 1
+            if alice_parity[other] != bob_parity[other] and queued[other] == 0:
+                stack[block_offsets[pass_index] + stack_top[pass_index]] = other
+                stack_top[pass_index] += 1
+                queued[other] = 1
+    return disclosed, flipped
+
+
+_GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)
+_MIX1: Final = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2: Final = np.uint64(0x94D049BB133111EB)
+
+
+@numba.njit(cache=True, nogil=True)
+def _splitmix64(state: NDArray[np.uint64]) -> np.uint64:
+    """Next output of SplitMix64 (Steele, Lea, Flood, OOPSLA 2014); ``state`` is a 1-array.
+
+    The shuffles of Cascade are public, so they need a fast well-mixed generator, not a secret
+    one; it is seeded from the caller's ``numpy.random.Generator``, keeping runs reproducible.
+    """
+    state[0] += _GOLDEN
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return np.uint64(z ^ (z >> np.uint64(31)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _shuffle_pass(
+    alice: BitArray,
+    bob: BitArray,
+    order: IndexArray,
+    block_of: IndexArray,
+    block_size: int,
+    seed: np.uint64,
+    shuffle: bool,
+) -> tuple[BitArray, BitArray]:
+    """Fill ``order`` (a Fisher-Yates shuffle, or the identity) and ``block_of`` for blocks of
+    ``block_size``; return Alice's and Bob's block parities, all in one sweep.
+
+    The bounded draw is Lemire's multiply-shift on the top 32 bits (bias < n / 2^32, irrelevant
+    for a public shuffle whose only role is to spread errors).
+    """
+    size = order.size
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = seed
+    for i in range(size):
+        order[i] = i
+    if shuffle:
+        for i in range(size - 1, 0, -1):
+            draw = _splitmix64(state) >> np.uint64(32)
+            j = np.int64((draw * np.uint64(i + 1)) >> np.uint64(32))
+            order[i], order[j] = order[j], order[i]
+    blocks = (size + block_size - 1) // block_size
+    alice_parity = np.zeros(blocks, dtype=np.uint8)
+    bob_parity = np.zeros(blocks, dtype=np.uint8)
+    for position in range(size):
+        index = order[position]
+        block = position // block_size
+        block_of[index] = block
+        alice_parity[block] ^= alice[index]
+        bob_parity[block] ^= bob[index]
+    return alice_parity, bob_parity
+
+
+@numba.njit(cache=True, nogil=True)
+def _half_pass(
+    alice: BitArray,
+    bob: BitArray,
+    order: IndexArray,
+    block_of: IndexArray,
+    seed: np.uint64,
+) -> tuple[int, BitArray, BitArray]:
+    """A BICONF pass: a uniformly random half (each bit in with probability 1/2) then its
+    complement; return the size of the half and both parties' parities of the two blocks."""
+    size = order.size
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = seed
+    chosen = 0
+    word = np.uint64(0)
+    for index in range(size):
+        if index % 64 == 0:
+            word = _splitmix64(state)
+        if (word >> np.uint64(index % 64)) & np.uint64(1):
+            order[chosen] = index
+            chosen += 1
+    rest = chosen
+    alice_parity = np.zeros(2, dtype=np.uint8)
+    bob_parity = np.zeros(2, dtype=np.uint8)
+    for index in range(size):
+        block_of[index] = 1
+    for position in range(chosen):
+        block_of[order[position]] = 0
+    for index in range(size):
+        block = block_of[index]
+        if block == 1:
+            order[rest] = index
+            rest += 1
+        alice_parity[block] ^= alice[index]
+        bob_parity[block] ^= bob[index]
+    return chosen, alice_parity, bob_parity
+
+
+class _Passes:
+    """Growing storage of the passes run so far (orders, block maps, block parities)."""
+
+    def __init__(self, size: int, capacity: int) -> None:
+        self.size = size
+        self.orders = np.empty((capacity, size), dtype=np.int32)
+        self.block_of = np.empty((capacity, size), dtype=np.int32)
+        self.starts = np.zeros(0, dtype=np.int64)
+        self.start_offsets = np.zeros(1, dtype=np.int64)
+        self.block_offsets = np.zeros(1, dtype=np.int64)
+        self.alice_parity = np.zeros(0, dtype=np.uint8)
+        self.bob_parity = np.zeros(0, dtype=np.uint8)
+        self.count = 0
+
+    def _next_rows(self) -> tuple[IndexArray, IndexArray]:
+        if self.count == self.orders.shape[0]:
+            grown = 2 * self.orders.shape[0]
+            orders = np.empty((grown, self.size), dtype=np.int32)
+            block_of = np.empty((grown, self.size), dtype=np.int32)
+            orders[: self.count] = self.orders
+            block_of[: self.count] = self.block_of
+            self.orders, self.block_of = orders, block_of
+        return self.orders[self.count], self.block_of[self.count]
+
+    def _record(self, starts: OffsetArray, alice_parity: BitArray, bob_parity: BitArray) -> int:
+        blocks = starts.size - 1
+        self.starts = np.concatenate([self.starts, starts])
+        self.start_offsets = np.append(self.start_offsets, self.starts.size)
+        self.block_offsets = np.append(self.block_offsets, self.block_offsets[-1] + blocks)
+        self.alice_parity = np.concatenate([self.alice_parity, alice_parity])
+        self.bob_parity = np.concatenate([self.bob_parity, bob_parity])
+        self.count += 1
+        return blocks
+
+    def add_regular(
+        self, alice: BitArray, bob: BitArray, block_size: int, seed: int, shuffle: bool
+    ) -> int:
+        """A Cascade pass: blocks of ``block_size`` over a shuffle (identity when not
+        ``shuffle``); return its number of blocks."""
+        order, block_of = self._next_rows()
+        alice_parity, bob_parity = _shuffle_pass(
+            alice, bob, order, block_of, block_size, np.uint64(seed), shuffle
+        )
+        return self._record(_regular_starts(self.size, block_size), alice_parity, bob_parity)
+
+    def add_half(self, alice: BitArray, bob: BitArray, seed: int) -> int:
+        """A BICONF pass: a random half and its complement; return its number of blocks (2)."""
+        order, block_of = self._next_rows()
+        chosen, alice_parity, bob_parity = _half_pass(alice, bob, order, block_of, np.uint64(seed))
+        starts = np.array([0, chosen, self.size], dtype=np.int64)
+        return self._record(starts, alice_parity, bob_parity)
+
+    def correct(self, alice: BitArray, bob: BitArray) -> tuple[int, int]:
+        return _correct_pass(
+            alice,
+            bob,
+            self.orders,
+            self.block_of,
+            self.starts,
+            self.start_offsets[:-1],
+            self.block_offsets,
+            self.alice_parity,
+            self.bob_parity,
+            self.count - 1,
+        )
+
+
+def _regular_starts(size: int, block_size: int) -> OffsetArray:
+    return np.append(np.arange(0, size, block_size, dtype=np.int64), np.int64(size))
+
+
+def block_sizes(variant: CascadeVariant, qber_estimate: float, size: int) -> list[int]:
+    """Block sizes of the Cascade passes (before any BICONF pass), capped at the key length."""
+    q = max(qber_estimate, _MIN_QBER)
+    if variant is CascadeVariant.ORIGINAL:
+        first = math.ceil(0.73 / q)
+        sizes = [first, 2 * first, 4 * first, 8 * first]
+    else:
+        first = math.ceil(0.92 / q)
+        sizes = [first, 3 * first]
+    return [max(1, min(size, k)) for k in sizes]
+
+
+def reconcile(
+    alice_key: BitArray,
+    bob_key: BitArray,
+    qber_estimate: float,
+    rng: np.random.Generator,
+    variant: CascadeVariant | str = CascadeVariant.BICONF,
+    *,
+    biconf_quiet_passes: int = DEFAULT_BICONF_QUIET_PASSES,
+) -> ReconciliationResult:
+    """Run Cascade; Alice's key is only read for the parities she would disclose.
+
+    Parameters
+    ----------
+    alice_key, bob_key:
+        Equal-length arrays of 0/1 (``uint8``).
+    qber_estimate:
+        The QBER estimated in parameter estimation, in (0, 0.5); it sets the block sizes.
+    rng:
+        Source of the public random permutations (shared by Alice and Bob in a real system).
+    variant:
+        ``original`` or ``biconf``.
+    biconf_quiet_passes:
+        BICONF only: stop after this many consecutive passes that find no error.
+
+    Raises
+    ------
+    InputError
+        Keys of different lengths, non-binary values, or a QBER estimate outside (0, 0.5).
+    """
+    chosen = CascadeVariant(variant)
+    alice = np.ascontiguousarray(alice_key, dtype=np.uint8)
+    bob = np.array(bob_key, dtype=np.uint8, copy=True)
+    if alice.ndim != 1 or alice.shape != bob.shape:
+        raise InputError("Alice's and Bob's keys must be 1-D arrays of the same length")
+    if alice.size == 0:
+        raise InputError("cannot reconcile an empty key")
+    if alice.max(initial=0) > 1 or bob.max(initial=0) > 1:
+        raise InputError("keys must hold bits (0 or 1)")
+    if not (0.0 < qber_estimate < 0.5):
+        raise InputError(f"QBER estimate must be in (0, 0.5), got {qber_estimate}")
+    if biconf_quiet_passes < 1:
+        raise InputError("BICONF needs at least one quiet pass to stop")
+    size = alice.size
+    sizes = block_sizes(chosen, qber_estimate, size)
+    extra = biconf_quiet_passes + 4 if chosen is CascadeVariant.BICONF else 0
+    passes = _Passes(size, capacity=len(sizes) + extra)
+    leaked = 0
+    flipped_total = 0
+
+    def account(blocks: int) -> int:
+        nonlocal leaked, flipped_total
+        # After the first pass Alice's total parity is public: her last block parity follows.
+        leaked += blocks if passes.count == 1 else blocks - 1
+        disclosed, flipped = passes.correct(alice, bob)
+        leaked += disclosed
+        flipped_total += flipped
+        return flipped
+
+    def new_seed() -> int:
+        return int(rng.integers(0, 2**63))
+
+    for pass_index, block_size in enumerate(sizes):
+        account(passes.add_regular(alice, bob, block_size, new_seed(), shuffle=pass_index > 0))
+    if chosen is CascadeVariant.BICONF:
+        quiet = 0
+        while quiet < biconf_quiet_passes:
+            quiet = 0 if account(passes.add_half(alice, bob, new_seed())) else quiet + 1
+    return ReconciliationResult(
+        corrected_key=bob,
+        leaked_bits=leaked,
+        errors_corrected=flipped_total,
+        passes=passes.count,
+    )
+
+
+def verify(
+    alice_key: BitArray,
+    bob_key: BitArray,
+    rng: np.random.Generator,
+    tag_bits: int = 64,
+) -> int:
+    """Compare keys through a 2-universal hash; return the bits disclosed or raise.
+
+    Alice sends a random Toeplitz seed and her ``tag_bits``-bit hash (the seed is public and
+    independent of the key, so only the tag leaks); two different keys collide with probability
+    ``2^-tag_bits`` (Toeplitz hashing is 2-universal: Krawczyk, CRYPTO '94).
+
+    Raises
+    ------
+    QKDError
+        When the hashes differ: reconciliation left errors and the frame must be discarded.
+    """
+    if not (1 <= tag_bits <= 1024):
+        raise InputError(f"verification tag must be 1..1024 bits, got {tag_bits}")
+    alice = np.asarray(alice_key, dtype=np.uint8)
+    seed = rng.integers(0, 2, size=alice.size + tag_bits - 1, dtype=np.uint8)
+    if not np.array_equal(
+        toeplitz_hash(alice, seed, tag_bits), toeplitz_hash(bob_key, seed, tag_bits)
+    ):
+        raise QKDError("key verification failed: reconciliation left errors; frame discarded")
+    return tag_bits

@@ -1,0 +1,99 @@
+"""The planner against cities whose optimum is known by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from qsafecity.errors import InputError
+from qsafecity.network import StepKeyRateModel
+from qsafecity.planning import CostInputs, plan_city, prepare
+from tests.planning.cities import chain, star
+
+# Round numbers make the optimum easy to write down: no operation cost, no discounting.
+COSTS = CostInputs(
+    qkd_device_pair=100.0,
+    trusted_node=50.0,
+    new_fibre_per_km=1_000.0,
+    leased_fibre_per_km_year=0.0,
+    operation_percent_per_year=0.0,
+    pqc_migration_per_service=10.0,
+    trunk_access_per_link_year=0.0,
+)
+MODEL = StepKeyRateModel(rate_bps=1_000.0, reach_km=120.0)
+
+
+def test_chain_needs_one_trusted_node() -> None:
+    problem = prepare(chain(), MODEL, COSTS, horizon_years=1)
+    plan = plan_city(problem)
+    assert [node.site_id for node in plan.nodes] == ["b"]
+    assert sorted(link.segment_id for link in plan.built_links) == ["a~b", "b~c"]
+    # Two device pairs, one trusted node, one service's PQC migration.
+    assert plan.cost.total_present_value == pytest.approx(2 * 100 + 50 + 10)
+    (service,) = [s for s in plan.services if s.service_id == "dispatch"]
+    assert service.protection == "qkd+pqc"
+    assert [r.sites for r in service.routes] == [("a", "b", "c")]
+    assert plan.coverage.covered == 1
+    assert plan.solver.status == "optimal"
+
+
+def test_chain_beyond_reach_everywhere_is_reported_with_a_fix() -> None:
+    short = StepKeyRateModel(rate_bps=1_000.0, reach_km=80.0)
+    plan = plan_city(prepare(chain(), short, COSTS, horizon_years=1))
+    (gap,) = plan.infeasibilities
+    assert gap.service_id == "dispatch"
+    assert gap.reason == "physics"
+    assert "80 km" in gap.explanation
+    assert "trusted-node site" in gap.fix
+    (service,) = [s for s in plan.services if s.service_id == "dispatch"]
+    assert service.protection == "pqc-fallback"
+    assert plan.coverage.covered == 0
+
+
+def test_star_with_full_budget_covers_every_spoke() -> None:
+    plan = plan_city(prepare(star(3), MODEL, COSTS, horizon_years=1), budget=1_000.0)
+    assert plan.coverage.covered == 3
+    # Three links, no relays; PQC for three critical and one especially important service.
+    assert plan.cost.total_present_value == pytest.approx(3 * 100 + 4 * 10)
+    protections = {s.service_id: s.protection for s in plan.services}
+    assert protections["meters"] == "pqc"
+    assert protections["library"] == "classical-allowed"
+
+
+def test_star_with_one_budget_cut_drops_exactly_one_spoke() -> None:
+    # 40 for PQC, then 250 buys two links, not three.
+    plan = plan_city(prepare(star(3), MODEL, COSTS, horizon_years=1), budget=290.0)
+    assert plan.coverage.covered == 2
+    assert plan.cost.total_present_value == pytest.approx(2 * 100 + 40)
+    (gap,) = plan.infeasibilities
+    assert gap.reason == "budget"
+    assert gap.fix_cost == pytest.approx(100.0)
+    assert "raise the budget by about 100" in gap.fix
+
+
+def test_budget_below_mandatory_pqc_is_refused_with_the_shortfall() -> None:
+    with pytest.raises(InputError, match="raise it by at least 10"):
+        plan_city(prepare(star(3), MODEL, COSTS, horizon_years=1), budget=30.0)
+
+
+def test_demand_above_link_capacity_is_a_capacity_gap() -> None:
+    tiny = StepKeyRateModel(rate_bps=0.5, reach_km=120.0)  # below the 4.3 bit/s minimum rekeying
+    plan = plan_city(prepare(star(1), tiny, COSTS, horizon_years=1))
+    (gap,) = plan.infeasibilities
+    assert gap.reason == "capacity"
+
+
+def test_greedy_baseline_is_never_cheaper_than_the_optimum() -> None:
+    problem = prepare(star(3), MODEL, COSTS, horizon_years=1)
+    for budget in (None, 290.0, 1_000.0):
+        best = plan_city(problem, budget)
+        greedy = plan_city(problem, budget, method="greedy")
+        assert best.coverage.covered >= greedy.coverage.covered
+        if best.coverage.covered == greedy.coverage.covered:
+            assert best.cost.total_present_value <= greedy.cost.total_present_value + 1e-6
+
+
+def test_route_spare_is_the_bottleneck_headroom() -> None:
+    plan = plan_city(prepare(chain(), MODEL, COSTS, horizon_years=1))
+    (service,) = [s for s in plan.services if s.service_id == "dispatch"]
+    (route,) = service.routes
+    assert route.spare_bps == pytest.approx(1_000.0 - service.key_rate_bps)

@@ -1,0 +1,110 @@
+"""Toeplitz hashing: the FFT product equals the explicit GF(2) product, and is linear."""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qsafecity.errors import InputError
+from qsafecity.qkd import privacy
+from qsafecity.qkd.privacy import (
+    amplify,
+    secure_output_length,
+    toeplitz_hash,
+    toeplitz_hash_reference,
+)
+
+
+def methods() -> list[str]:
+    return ["fft", "clmul"] if privacy.carryless_multiply_available() else ["fft"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 400), m=st.integers(1, 400), seed=st.integers(0, 2**32 - 1))
+def test_both_methods_equal_explicit_gf2_product(n: int, m: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    toeplitz_seed = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    expected = toeplitz_hash_reference(key, toeplitz_seed, m)
+    for method in methods():
+        np.testing.assert_array_equal(toeplitz_hash(key, toeplitz_seed, m, method=method), expected)
+
+
+@pytest.mark.parametrize(
+    ("n", "m"), [(2048, 2048), (2049, 5000), (64 * 33, 64 * 70 + 5), (9000, 1)]
+)
+def test_karatsuba_recursion_sizes_equal_explicit_product(n: int, m: int) -> None:
+    # Sizes around the 32-word base case and unbalanced factors exercise every recursion branch.
+    rng = np.random.default_rng(n + m)
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    expected = toeplitz_hash_reference(key, s, m)
+    for method in methods():
+        np.testing.assert_array_equal(toeplitz_hash(key, s, m, method=method), expected)
+
+
+def test_carryless_path_is_used_on_x86_64() -> None:
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("PCLMULQDQ is an x86-64 instruction")
+    assert privacy.carryless_multiply_available()
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 300), m=st.integers(1, 300), seed=st.integers(0, 2**32 - 1))
+def test_hash_is_gf2_linear(n: int, m: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x, y = rng.integers(0, 2, (2, n), dtype=np.uint8)
+    s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    np.testing.assert_array_equal(
+        toeplitz_hash(x ^ y, s, m), toeplitz_hash(x, s, m) ^ toeplitz_hash(y, s, m)
+    )
+
+
+def test_large_input_is_exact_against_explicit_rows() -> None:
+    # 10^6 -> 5*10^5 bits: check 200 random rows against the explicit product of those rows.
+    rng = np.random.default_rng(99)
+    n, m = 1_000_000, 500_000
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    hashed = toeplitz_hash(key, s, m)
+    np.testing.assert_array_equal(toeplitz_hash(key, s, m, method="fft"), hashed)
+    rows = rng.choice(m, 200, replace=False)
+    for row in rows:
+        window = s[row : row + n][::-1]  # T[row, j] = s[row - j + n - 1]
+        assert hashed[row] == int(np.dot(window.astype(np.int64), key)) & 1
+
+
+def test_column_blocks_give_the_same_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    key = rng.integers(0, 2, 1000, dtype=np.uint8)
+    s = rng.integers(0, 2, 1000 + 300 - 1, dtype=np.uint8)
+    whole = toeplitz_hash(key, s, 300, method="fft")
+    monkeypatch.setattr(privacy, "_EXACT_CHUNK_BITS", 128)
+    np.testing.assert_array_equal(toeplitz_hash(key, s, 300, method="fft"), whole)
+    np.testing.assert_array_equal(toeplitz_hash_reference(key, s, 300), whole)
+
+
+def test_secure_output_length() -> None:
+    # 1e6 sifted bits, e_ph 2 %, 150,000 bits leaked: 1e6 (1 - H2(0.02)) = 858,559.6 minus the
+    # leak, minus log2(2/1e-10) + 2 log2(1/2e-10) = 34.2 + 64.4 bits.
+    assert secure_output_length(1_000_000, 0.02, 150_000) == 708_460
+    assert secure_output_length(1_000, 0.2, 900) == 0
+    assert secure_output_length(1_000, 0.6, 0) == 0
+
+
+def test_amplify_and_bad_inputs() -> None:
+    rng = np.random.default_rng(3)
+    key = rng.integers(0, 2, 500, dtype=np.uint8)
+    final, seed = amplify(key, 200, rng)
+    assert final.size == 200
+    assert seed.size == 699
+    with pytest.raises(InputError, match="output length"):
+        amplify(key, 501, rng)
+    with pytest.raises(InputError, match="seed"):
+        toeplitz_hash(key, seed[:10], 200)
+    with pytest.raises(InputError, match="bits"):
+        toeplitz_hash(key + 3, seed, 200)
