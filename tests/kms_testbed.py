@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from qsafecity.city import load_manifest_text
 from qsafecity.cli import main as cli_main
-from qsafecity.kms._at_rest import KeyWrapper
+from qsafecity.crypto.secretbox import SecretBox
 from qsafecity.kms.channel import InProcessNetwork
 from qsafecity.kms.directory import Directory
 from qsafecity.kms.kme import KME
@@ -125,7 +125,7 @@ def make_testbed(
             site_id=site,
             directory=directory,
             store=(stores or {}).get(site) or MemoryKeyStore(),
-            wrapper=KeyWrapper.generate(),
+            wrapper=SecretBox.generate()[0],
             source=device,
             rate_model=FixedRateModel(rate_bps),
             channel=network.channel_for(site),
@@ -235,6 +235,12 @@ def wait_until_listening(
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"nothing listens on port {port} after {timeout_s} s")
+
+
+def kme_log(process: subprocess.Popen[bytes]) -> str:
+    """What a KME started by ``start_kme`` wrote to stderr so far (warnings, audit log)."""
+    log = _LOGS.get(process.pid)
+    return log.read_text("utf-8", "replace") if log is not None else ""
 
 
 def stop_all(processes: list[subprocess.Popen[bytes]]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,12 +51,23 @@ def city_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
     try:
         for site, process in processes.items():
             wait_until_listening(ports[site], process)
+        _wait_for_key(pki, ports)
         yield pki, ports
     finally:
         logs = dict(zip(processes, stop_all(list(processes.values())), strict=True))
         for site, log in logs.items():
             assert '"event": "kme-stopped"' in log, f"KME {site} did not shut down gracefully"
             assert "Traceback" not in log
+
+
+def _wait_for_key(pki: Path, ports: dict[str, int], timeout_s: float = 60) -> None:
+    """Until the pools of a~b and b~c hold key (the first refills run after the KMEs start)."""
+    deadline = time.monotonic() + timeout_s
+    for master, slave, site in (("video@a", "video@b", "a"), ("dispatch@c", "dispatch@b", "c")):
+        with _client(pki, ports[site], master) as client:
+            while client.status(slave).stored_key_count < 100:
+                assert time.monotonic() < deadline, "the pools did not fill"
+                time.sleep(0.2)
 
 
 def _client(pki: Path, port: int, sae: str) -> ETSI014Client:

@@ -29,8 +29,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from qsafecity.api.app import create_app
 from qsafecity.api.peer import HttpPeerChannel
+from qsafecity.crypto.secretbox import KEY_BYTES as KEK_BYTES
+from qsafecity.crypto.secretbox import SecretBox
 from qsafecity.errors import InputError
-from qsafecity.kms._at_rest import KEK_BYTES, KeyWrapper
 from qsafecity.kms.directory import Directory
 from qsafecity.kms.kme import KME
 from qsafecity.kms.model import KMELimits
@@ -166,7 +167,7 @@ def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
         site_id=config.site,
         directory=directory,
         store=store,
-        wrapper=KeyWrapper(_read_secret(config.kek, KEK_BYTES)),
+        wrapper=SecretBox(_read_secret(config.kek, KEK_BYTES)),
         source=SimulatedQKDDevice(_read_secret(config.file(SIMULATION_SECRET), 32)),
         rate_model=rate_model,
         channel=channel,

@@ -16,8 +16,8 @@ from typing import Annotated
 import typer
 
 from qsafecity.cli._app import stdout
+from qsafecity.crypto.secretbox import KEY_BYTES as KEK_BYTES
 from qsafecity.errors import InputError
-from qsafecity.kms._at_rest import KEK_BYTES
 from qsafecity.kms.directory import Directory
 from qsafecity.kms.pki import Issued, Role, create_ca, issue
 from qsafecity.manifests import load_city

@@ -6,5 +6,4 @@ framework: ``qsafecity.api`` puts it behind HTTP, ``qsafecity.cli`` behind comma
 * ``directory``: SAEs, KMEs and QKD links of a city manifest, and the SAE naming rule;
 * ``rate``: the key rate of a link and the (simulated) QKD devices that yield its key;
 * ``store``: the ``KeyStore`` seam and its in-memory fake; ``sql``: the SQLAlchemy store;
-* ``_at_rest``: sealing of key material under the KEK.
 """

@@ -22,7 +22,7 @@ the two ends agree over the KME-to-KME channel (``PeerChannel``) on which blocks
   that then fails are lost, never reused: a failure can waste key, never hand a key out twice. A
   link whose peer cannot be reached is avoided for ``LINK_DOWN_S`` seconds and the key rerouted.
 
-Keys and key blocks are sealed at rest under the KME's key-encryption key (``_at_rest``). Nothing
+Keys and key blocks are sealed at rest under the KME's key-encryption key (``qsafecity.crypto.SecretBox``). Nothing
 here logs or returns key material except to the SAE that is entitled to it.
 """
 
@@ -38,8 +38,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
+from qsafecity.crypto.secretbox import SecretBox
 from qsafecity.errors import AccessDenied, KeyManagementError, KeyRequestError
-from qsafecity.kms._at_rest import KeyWrapper
 from qsafecity.kms.directory import SAE, Directory, QKDLink, link_id
 from qsafecity.kms.failures import LinkDown, PeerRejected, PoolExhausted
 from qsafecity.kms.messages import (
@@ -152,7 +152,7 @@ class KME:
     site_id: str
     directory: Directory
     store: KeyStore
-    wrapper: KeyWrapper
+    wrapper: SecretBox
     source: KeySource
     rate_model: KeyRateModel
     channel: PeerChannel

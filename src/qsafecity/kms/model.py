@@ -74,7 +74,7 @@ class StoredKey:
     #: The KME that made the key (for DELIVERY) or that holds it for the slaves (ORIGIN: unused).
     origin_kme: str
     created_s: float
-    #: Sealed key material (``kms._at_rest``); empty for ORIGIN records.
+    #: Sealed key material (``qsafecity.crypto.SecretBox``); empty for ORIGIN records.
     sealed: bytes = field(default=b"", repr=False)
 
 

@@ -5,7 +5,7 @@ block commits together or not at all; a transaction that raises leaves the store
 implementations pass the same test suite (``tests/kms/test_store.py``): ``MemoryKeyStore`` here
 (one lock, an undo log) and ``SQLKeyStore`` (``kms.sql``: SQLite or PostgreSQL, row locks).
 
-Everything the store holds that is key material is sealed by the caller (``kms._at_rest``): the
+Everything the store holds that is key material is sealed by the caller (``qsafecity.crypto.SecretBox``): the
 store never sees a key in clear.
 """
 
