@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qsafecity.city.vocabulary import Tier
@@ -71,7 +71,7 @@ def establish(
     return initiator, responder
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages=st.lists(st.binary(max_size=1500), min_size=1, max_size=20))
 def test_messages_round_trip_in_both_directions(messages: list[bytes]) -> None:
     initiator, responder = establish()
