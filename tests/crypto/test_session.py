@@ -49,7 +49,6 @@ def establish(
         sender="node-3",
         sign_with=client.signing,
         qkd_key=qkd,
-        require_qkd=require_qkd,
         policy=policy,
         clock=clock,
         replay_width=replay_width,
@@ -206,7 +205,8 @@ def test_qkd_lookup_failures_and_requirements() -> None:
     for lookup in (None, missing, lambda key_id: QKDKey("other-id", os.urandom(32))):
         with pytest.raises(CryptoError):
             Session.accept(handshake, server.kem, replay=None, qkd_keys=lookup, **common)
-    # Critical services demand QKD by default, on both sides; PQC alone must be asked for.
+    # The responder of a critical service demands QKD by default; PQC alone must be asked for.
+    # The initiator refuses only when told to (the responder owns the policy).
     with pytest.raises(PolicyViolation, match="needs a QKD key"):
         Session.initiate(
             server.kem.public_key,
@@ -214,14 +214,10 @@ def test_qkd_lookup_failures_and_requirements() -> None:
             tier=Tier.CRITICAL,
             sequence=2,
             sign_with=client.signing,
+            require_qkd=True,
         )
     _, plain = Session.initiate(
-        server.kem.public_key,
-        service="s",
-        tier=Tier.CRITICAL,
-        sequence=2,
-        sign_with=client.signing,
-        require_qkd=False,
+        server.kem.public_key, service="s", tier=Tier.CRITICAL, sequence=2, sign_with=client.signing
     )
     with pytest.raises(PolicyViolation):
         Session.accept(plain, server.kem, replay=None, **common)

@@ -194,7 +194,7 @@ class Session:
         sender: str = "",
         sign_with: SigningKey | None = None,
         qkd_key: QKDKey | None = None,
-        require_qkd: bool | None = None,
+        require_qkd: bool = False,
         rng: RandomSource | None = None,
         policy: RekeyPolicy | None = None,
         clock: Clock = time.monotonic,
@@ -204,14 +204,11 @@ class Session:
 
         ``sequence`` numbers this handshake among the sender's handshakes (the responder's replay
         window refuses a repeated one). With ``qkd_key`` the root key combines QKD and PQC.
-        ``require_qkd`` defaults to what the tier demands: critical services must combine a QKD
-        key (the paper; REFERENCE.md §2); pass ``False`` to allow PQC alone, e.g. while the
-        QKD link is being built.
+        ``require_qkd=True`` refuses to start without one. The rule that critical services
+        combine a QKD key is enforced by the responder (:meth:`accept`), which owns the policy.
         """
-        if qkd_key is None and _qkd_required(tier, require_qkd):
-            raise PolicyViolation(
-                f"a {tier.value} session needs a QKD key (pass require_qkd=False to allow PQC alone)"
-            )
+        if qkd_key is None and require_qkd:
+            raise PolicyViolation(f"this {tier.value} session needs a QKD key")
         source = rng if rng is not None else OSRandom()
         secret = source.random_bytes(SESSION_SECRET_BYTES)
         handshake, _ = _seal_frame(
