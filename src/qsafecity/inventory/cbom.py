@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,9 @@ _PRIMITIVE_ROLE: Final[dict[str, Role]] = {
     "block-cipher": Role.CIPHER,
     "stream-cipher": Role.CIPHER,
 }
+_AES_SPELLING: Final = re.compile(
+    r"^AES[-_/]?(?P<bits>128|192|256)[-_/](?P<mode>GCM|CBC)\b", re.IGNORECASE
+)
 _SUITE_CODES: Final = {name: code for code, name in TLS13_CIPHER_SUITES.items()}
 
 
@@ -362,6 +366,10 @@ def _name_algorithm(
         candidates += [f"{name}-{parameter}", f"{name}{parameter}"]
         if mode:
             candidates.append(f"{name}-{parameter}-{mode}")
+    spelled = _AES_SPELLING.match(name)
+    if spelled is not None:
+        # JCA-style names: AES128-CBC-PKCS5, AES_256/GCM/NoPadding.
+        candidates.append(f"AES-{spelled['bits']}-{spelled['mode'].upper()}")
     for candidate in candidates:
         found = canonical(role, candidate)
         if found is not None:
