@@ -43,7 +43,6 @@ from cyclonedx.model.crypto import (
 )
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 
 from qsafecity.algorithms import ALGORITHMS, Algorithm, Role, canonical, lookup
 from qsafecity.city import CityManifest
@@ -297,7 +296,7 @@ def _add_certificate(builder: _Builder, facts: CertificateFacts, position: int) 
 def cbom_json(bom: Bom) -> str:
     """The CBOM as CycloneDX 1.6 JSON, validated against the official 1.6 schema."""
     text = JsonV1Dot6(bom).output_as_string(indent=2)
-    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    error = validate_cbom_text(text)
     if error is not None:
         raise InventoryError(f"the CBOM does not validate against CycloneDX 1.6: {error}")
     return text
@@ -305,6 +304,10 @@ def cbom_json(bom: Bom) -> str:
 
 def validate_cbom_text(text: str) -> str | None:
     """``None`` when ``text`` validates against the CycloneDX 1.6 schema, else the first error."""
+    # Imported here: jsonschema's format checkers take seconds to import, and every other
+    # command of the CLI (which imports this module) would pay for them.
+    from cyclonedx.validation.json import JsonStrictValidator  # noqa: PLC0415
+
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     return None if error is None else str(error)
 
