@@ -23,4 +23,4 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def console_error(message: str) -> None:
     """Print an error as plain text on stderr (first line prefixed, the rest indented as given)."""
-    stderr.print(f"qsafecity: error: {message}", markup=False)
+    stderr.print(f"qsafecity: error: {message}", markup=False, emoji=False)
