@@ -1,0 +1,168 @@
+"""The live city's plumbing on the in-memory bus: delivery, storage, drills and the response policy."""
+
+from __future__ import annotations
+
+from qsafecity.live.alerts import Cause
+from qsafecity.live.city import LiveCity
+from qsafecity.live.clock import ManualClock
+from qsafecity.live.links import LinkState
+
+
+def run(city: LiveCity, clock: ManualClock, seconds: float, step_s: float = 1.0) -> None:
+    elapsed = 0.0
+    while elapsed < seconds:
+        clock.advance(step_s)
+        city.step()
+        elapsed += step_s
+
+
+def test_every_service_delivers_and_stores_each_reading_once(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 20)
+    counts = city.store.reading_counts()
+    for service_id, route in city.routes.items():
+        sent = sum(d.sent for (sid, _), d in city.fleet.devices.items() if sid == service_id)
+        assert sent == 20 * len(route.senders)
+        assert counts[service_id] == sent, service_id
+    assert city.fleet.unacknowledged() == 0
+    assert city.store.rejection_counts() == {}
+
+
+def test_the_wire_carries_no_plaintext_and_critical_readings_name_their_qkd_key(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 3)
+    for captured in city.fleet.tap.values():
+        for _, payload in captured:
+            assert b"urn:ngsi-ld" not in payload
+            assert b"dataProvider" not in payload
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from qsafecity.live.storage import ReadingRow
+
+    with Session(city.store.engine) as session:
+        rows = session.execute(
+            select(ReadingRow.tier, ReadingRow.protection, ReadingRow.qkd_key_id)
+        )
+        seen = {(tier, protection, key_id is not None) for tier, protection, key_id in rows}
+    assert ("critical", "qkd+pqc", True) in seen
+    assert ("especially-important", "pqc", False) in seen
+    assert all(protection != "none" for _, protection, _ in seen)
+
+
+def test_eavesdropper_is_caught_and_keys_are_relayed_around_the_link(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 5)
+    soc = city.fleet.devices[("soc-siem", "soc-siem@dc-main")]
+    assert soc.qkd_route == ("dc-main", "dc-reserve")
+    city.drill_eavesdrop("dc-main-dc-reserve", 1.0)
+    run(city, clock, 2)  # detected within 2 simulated seconds (one key block per step)
+    link = city.link("dc-reserve-dc-main")
+    assert link.state is LinkState.ABORTED
+    assert link.qber_estimate > 0.2
+    assert city.alerts.find(Cause.QBER_ABORT, "dc-main-dc-reserve")
+    run(city, clock, 61, 5.0)  # the next stream takes its QKD key over trusted relays
+    assert soc.protection == "qkd+pqc"
+    assert len(soc.qkd_route) > 2
+    assert "dc-main-dc-reserve" not in {
+        f"{a}-{b}" for a, b in zip(soc.qkd_route, soc.qkd_route[1:], strict=False)
+    }
+    assert city.keys.relayed_keys > 0
+    city.drill_clear("dc-main-dc-reserve")
+    run(city, clock, 2)
+    assert link.state is LinkState.RUNNING
+    assert city.alerts.find(Cause.LINK_RESTORED, "dc-main-dc-reserve")
+
+
+def test_a_critical_service_that_loses_qkd_runs_on_pqc_never_classical(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 5)
+    scada = city.fleet.devices[("heat-grid-scada", "heat-grid-scada@heat-power-control")]
+    assert scada.protection == "qkd+pqc"
+    city.drill_cut("dc-reserve-heat-power-control")
+    run(city, clock, 2)
+    assert city.alerts.find(Cause.LINK_CUT, "dc-reserve-heat-power-control")
+    assert city.alerts.find(Cause.QKD_LOST, "heat-grid-scada")
+    run(city, clock, 60, 5.0)
+    assert scada.protection == "pqc (no QKD route)"
+    # The gateway accepted the PQC-only streams (the policy) and lost nothing.
+    assert city.gateways["dc-reserve"].counters["heat-grid-scada"].pqc_only_handshakes >= 1
+    assert city.store.rejection_counts() == {}
+    assert city.fleet.unacknowledged() == 0
+    city.drill_clear("dc-reserve-heat-power-control")
+    run(city, clock, 61, 5.0)
+    assert scada.protection == "qkd+pqc"
+    assert city.alerts.find(Cause.QKD_RESTORED, "heat-grid-scada")
+
+
+def test_flood_is_refused_counted_and_alerted_without_losing_valid_readings(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 5)
+    city.drill_flood("air-quality", 60)
+    run(city, clock, 5)
+    rejected = city.store.rejection_counts()
+    assert rejected.get("replayed", 0) >= 15
+    assert rejected.get("tampered", 0) >= 15
+    assert rejected.get("forged-sender", 0) >= 15
+    assert city.alerts.find(Cause.FLOOD, "air-quality")
+    assert city.store.reading_counts()["air-quality"] == 10
+    assert city.fleet.unacknowledged() == 0
+
+
+def test_downgrade_of_each_tier_is_rejected(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 2)
+    for service_id in ("video-surveillance", "air-quality", "museum-tickets"):
+        city.drill_downgrade(service_id)
+    run(city, clock, 1)
+    for service_id in ("video-surveillance", "air-quality", "museum-tickets"):
+        assert city.alerts.find(Cause.DOWNGRADE, service_id), service_id
+
+
+def test_no_valid_reading_is_lost_across_a_gateway_restart(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 5)
+    gateway = city.gateways["dc-main"]
+    gateway.stop()
+    run(city, clock, 5)  # published while the gateway is down: queued by the bus
+    gateway.start(city.bus)
+    run(city, clock, 110, 5.0)
+    for service_id, route in city.routes.items():
+        if route.gateway_site != "dc-main":
+            continue
+        for sender in route.senders:
+            stored = city.store.sequences(service_id, sender)
+            device = city.fleet.devices[(service_id, sender)]
+            assert stored == list(range(1, device.sequence + 1)), (service_id, sender)
+    assert city.fleet.unacknowledged() == 0
+
+
+def test_the_planned_network_gives_every_critical_service_qkd(store) -> None:
+    from qsafecity.live.bus import InMemoryBus
+    from qsafecity.live.city import QKDScope
+    from qsafecity.live.crypto_protection import CryptoProtector
+    from qsafecity.manifests import load_city
+
+    clock = ManualClock()
+    city = LiveCity(
+        load_city(None),
+        bus=InMemoryBus(),
+        store=store,
+        protector=CryptoProtector(clock),
+        clock=clock,
+        scope=QKDScope.PLAN,
+    )
+    city.start()
+    try:
+        run(city, clock, 2)
+        snapshot = city.snapshot()
+        plan = snapshot["plan"]
+        assert plan["critical_covered"] == plan["critical_services"]
+        for service in snapshot["services"]:
+            if service["tier"] == "critical":
+                assert service["protection"] == ["qkd+pqc"], service["id"]
+        drawn = {frozenset((link["a"], link["b"])) for link in snapshot["links"] if link["qkd"]}
+        assert drawn == {frozenset((link.a, link.b)) for link in city.links}
+        assert not city.alerts.find(Cause.QKD_LOST)
+    finally:
+        city.stop()

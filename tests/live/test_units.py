@@ -1,0 +1,158 @@
+"""Unit checks of the live city's parts: links, KMEs, telemetry, bus matching, storage."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qsafecity.errors import InputError, KeyManagementError
+from qsafecity.live import telemetry
+from qsafecity.live.bus import InMemoryBus, parse_mqtt_url, topic_matches
+from qsafecity.live.keys import KEY_BITS, KeyNetwork
+from qsafecity.live.links import (
+    ABORT_QBER,
+    LinkState,
+    QKDLinkRuntime,
+    preset_for,
+    rates_under_attack,
+)
+from qsafecity.live.storage import Store, StoredReading
+from qsafecity.manifests import load_city
+from qsafecity.qkd import physics
+
+
+def test_quiet_link_matches_the_physics_model() -> None:
+    rates = rates_under_attack(physics.METRO, 14.0, 0.0)
+    assert rates.secret_rate_bps == pytest.approx(physics.secret_key_rate_bps(physics.METRO, 14.0))
+    assert rates.qber < 0.03
+
+
+def test_full_intercept_resend_gives_about_25_percent_qber_and_no_key() -> None:
+    # Gisin et al. 2002 §6.2: intercept-resend on every photon gives 25 % QBER; here the
+    # misalignment adds e_d/2 and the dark counts a little more.
+    rates = rates_under_attack(physics.GYS, 10.0, 1.0)
+    assert 0.25 <= rates.qber <= 0.25 + physics.GYS.misalignment_error
+    assert rates.secret_rate_bps == 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_more_eavesdropping_never_raises_the_rate_nor_lowers_the_qber(f1: float, f2: float) -> None:
+    low, high = sorted((f1, f2))
+    quiet, loud = (
+        rates_under_attack(physics.METRO, 5.0, low),
+        rates_under_attack(physics.METRO, 5.0, high),
+    )
+    assert loud.qber >= quiet.qber - 1e-12
+    assert loud.secret_rate_bps <= quiet.secret_rate_bps + 1e-6
+
+
+def test_a_link_aborts_on_the_first_block_of_a_full_attack() -> None:
+    rng = np.random.default_rng(1)
+    link = QKDLinkRuntime("a", "b", 10.0, preset_for(10.0))
+    assert link.step(1.0, rng) > 0
+    link.eavesdrop_fraction = 1.0
+    assert link.step(1.0, rng) == 0
+    assert link.state is LinkState.ABORTED
+    assert link.qber_estimate > ABORT_QBER
+    link.cut = True
+    assert link.step(1.0, rng) == 0
+    assert link.state is LinkState.CUT
+
+
+def test_keys_are_delivered_once_to_the_named_slave_and_relays_consume_every_hop() -> None:
+    links = [
+        QKDLinkRuntime("a", "b", 5.0, preset_for(5.0)),
+        QKDLinkRuntime("b", "c", 5.0, preset_for(5.0)),
+    ]
+    network = KeyNetwork(links, capacity_keys=10)
+    with pytest.raises(KeyManagementError):
+        network.enc_key("a", "c", "svc@c")  # empty pools
+    for link in links:
+        network.add_bits(link.id, 10**9)  # capped at the capacity
+    assert network.pool_bits["a-b"] == 10 * KEY_BITS
+    key = network.enc_key("a", "c", "svc@c")
+    assert key.route == ("a", "b", "c")
+    assert network.pool_bits == {"a-b": 9 * KEY_BITS, "b-c": 9 * KEY_BITS}
+    assert network.relayed_keys == 1
+    with pytest.raises(KeyManagementError):
+        network.dec_key("c", "other@c", key.key_id)
+    assert network.dec_key("c", "svc@c", key.key_id) == key.material
+    with pytest.raises(KeyManagementError):
+        network.dec_key("c", "svc@c", key.key_id)
+    assert key.material.hex() not in repr(key)
+    links[1].cut = True
+    links[1].state = LinkState.CUT
+    assert not network.has_route("a", "c")
+
+
+def test_every_service_publishes_fiware_sized_readings() -> None:
+    city = load_city(None)
+    rng = np.random.default_rng(7)
+    for service in city.services:
+        for sequence in range(5):
+            entity = telemetry.reading(
+                service_id=service.id,
+                function=service.function,
+                sender=f"{service.id}@{service.endpoints[0]}",
+                sequence=sequence,
+                lat=51.7,
+                lon=39.2,
+                observed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                rng=rng,
+            )
+            size = len(telemetry.encode(entity))
+            assert telemetry.MIN_PAYLOAD_BYTES <= size <= telemetry.MAX_PAYLOAD_BYTES, service.id
+            assert entity["type"]
+            assert str(entity["id"]).startswith("urn:ngsi-ld:")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "topic", "expected"),
+    [
+        ("a/#", "a/b/c", True),
+        ("a/+/c", "a/b/c", True),
+        ("a/+", "a/b/c", False),
+        ("a/b", "a/b", True),
+        ("a/b/c", "a/b", False),
+    ],
+)
+def test_topic_matching(pattern: str, topic: str, expected: bool) -> None:
+    assert topic_matches(pattern, topic) is expected
+
+
+@pytest.mark.parametrize("url", ["http://x", "mqtt://", "mqtt://h:notaport", "", "mqtt://h:99999"])
+def test_bad_mqtt_urls_are_input_errors(url: str) -> None:
+    with pytest.raises(InputError):
+        parse_mqtt_url(url)
+
+
+def test_in_memory_bus_queues_for_a_persistent_client_while_it_is_away() -> None:
+    bus = InMemoryBus()
+    got: list[bytes] = []
+    gateway = bus.connect("gw", persistent=True)
+    gateway.subscribe("t/#", lambda _t, p: got.append(p))
+    gateway.close()
+    sender = bus.connect("s")
+    sender.publish("t/1", b"one")
+    assert got == []
+    again = bus.connect("gw", persistent=True)
+    again.subscribe("t/#", lambda _t, p: got.append(p))
+    assert got == [b"one"]
+
+
+@pytest.mark.parametrize("url", ["nonsense", "mysql://x/y", "redis://h"])
+def test_bad_database_urls_are_input_errors(url: str) -> None:
+    with pytest.raises(InputError):
+        Store(url)
+
+
+def test_a_reading_is_stored_once(store: Store) -> None:
+    reading = StoredReading("svc", "svc@a", 1, "b", "critical", "qkd+pqc", "k", "T", "{}", 1.0)
+    assert store.add_reading(reading) is True
+    assert store.add_reading(reading) is False
+    assert store.reading_counts() == {"svc": 1}

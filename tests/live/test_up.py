@@ -1,0 +1,149 @@
+"""``qsafecity up`` end to end: embedded broker and SQLite, or Mosquitto and PostgreSQL; the HTTP
+API, the drills over HTTP and the command line's handling of bad input."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from qsafecity.cli import main
+from qsafecity.live.runner import LiveRunner, UpOptions
+from qsafecity.manifests import load_city
+
+#: Wall seconds any condition below may take; generous for a shared 2-core machine.
+PATIENCE_S = 60.0
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = PATIENCE_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def state(runner: LiveRunner) -> dict[str, Any]:
+    return httpx.get(runner.url + "api/state", timeout=10).json()
+
+
+def start(options: UpOptions) -> LiveRunner:
+    runner = LiveRunner(load_city(None), options)
+    runner.start()
+    return runner
+
+
+def exercise(runner: LiveRunner) -> None:
+    """Every service delivers; an eavesdropper is caught within bounded simulated time."""
+    wait_for(
+        lambda: all(s["accepted"] > 0 for s in state(runner)["services"]),
+        "every service to store a reading",
+    )
+    assert httpx.get(runner.url + "api/health", timeout=5).json()["status"] == "ok"
+    before = state(runner)["simulated_s"]
+    response = httpx.post(
+        runner.url + "api/drills/eavesdrop", json={"link": "dc-main-dc-reserve"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+
+    def caught() -> bool:
+        return any(
+            a["cause"] == "qber-abort" and a["subject"] == "dc-main-dc-reserve"
+            for a in state(runner)["alerts"]
+        )
+
+    wait_for(caught, "the eavesdropper to be caught")
+    alert = next(a for a in state(runner)["alerts"] if a["cause"] == "qber-abort")
+    # Detected at the first key block after the drill: within a few steps of simulated time.
+    assert alert["at_s"] - before <= 10 * runner.options.speed * runner.options.tick_s + 5
+    for bad in (
+        {"link": "no-such-link"},
+        {"link": "dc-main-dc-reserve", "fraction": 2},
+        {"link": "x" * 1000},
+        {"service": "video-surveillance"},
+    ):
+        reply = httpx.post(runner.url + "api/drills/eavesdrop", json=bad, timeout=10)
+        assert reply.status_code in (400, 422), bad
+        assert "Traceback" not in reply.text
+    reply = httpx.post(runner.url + "api/drills/flood", content=b"{not json", timeout=10)
+    assert reply.status_code == 422
+
+
+def stop_and_check(runner: LiveRunner) -> None:
+    runner.stop()
+    summary = runner.summary()
+    assert summary["sent"] > 0
+    assert summary["stored"] == summary["sent"]
+    assert summary["pending"] == 0
+
+
+def test_up_with_the_embedded_broker_and_sqlite() -> None:
+    runner = start(UpOptions(port=0, speed=20.0, tick_s=0.25))
+    try:
+        exercise(runner)
+    finally:
+        stop_and_check(runner)
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """A database of our own on the shared server, dropped afterwards."""
+    name = f"qsafecity_live_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    base = postgres_url.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.services
+def test_up_with_mosquitto_and_postgresql(mqtt_url: str, postgres_database: str) -> None:
+    runner = start(
+        UpOptions(port=0, speed=20.0, tick_s=0.25, mqtt_url=mqtt_url, db_url=postgres_database)
+    )
+    try:
+        exercise(runner)
+        assert runner.store is not None
+        assert runner.store.backend == "postgresql"
+    finally:
+        stop_and_check(runner)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["up", "--host", "0.0.0.0", "--duration", "1"], "loopback"),
+        (["up", "--speed", "-1", "--duration", "1"], "--speed"),
+        (["up", "--duration", "0"], "--duration"),
+        (["up", "--duration", "nan"], "--duration"),
+        (["up", "--port", "70000", "--duration", "1"], "--port"),
+        (["up", "--mqtt", "http://x", "--port", "0", "--duration", "1"], "--mqtt"),
+        (["up", "--db", "mysql://x/y", "--port", "0", "--duration", "1"], "--db"),
+        (["up", "/no/such/city.yaml"], ""),
+        (["drill", "eavesdrop", "--link", "a-b", "--fraction", "1.5"], "--fraction"),
+        (["drill", "flood", "--service", "s", "--count", "0"], "--count"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(argv: list[str], needle: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert needle in err
+
+
+def test_a_drill_without_a_running_city_says_so(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["drill", "cut", "--link", "a-b", "--url", "http://127.0.0.1:9"])
+    assert exit_info.value.code == 1
+    assert "qsafecity up" in capsys.readouterr().err
