@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from qsafecity.city import load_manifest_text
+from qsafecity.cli import main as cli_main
 from qsafecity.kms._at_rest import KeyWrapper
 from qsafecity.kms.channel import InProcessNetwork
 from qsafecity.kms.directory import Directory
@@ -137,3 +145,105 @@ class APIBed:
         if sae:
             headers["X-SAE-ID"] = sae
         return self.clients[site].request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qsafecity", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def make_pki(folder: Path, city: Path, kmes: list[str], saes: list[str]) -> None:
+    for args in (
+        ["pki", "init", "--dir", str(folder), "--city", str(city)],
+        *(
+            ["pki", "issue", "kme", site, "--dir", str(folder), "--city", str(city)]
+            for site in kmes
+        ),
+        *(["pki", "issue", "sae", sae, "--dir", str(folder), "--city", str(city)] for sae in saes),
+    ):
+        with pytest.raises(SystemExit) as done:
+            cli_main(list(args))
+        assert done.value.code == 0, f"qsafecity {' '.join(args)} exited with {done.value.code}"
+
+
+def start_kme(
+    city: Path, site: str, port: int, pki: Path, *extra: str, db: str, peers: dict[str, int]
+) -> subprocess.Popen[bytes]:
+    scheme = "http" if "--insecure-dev" in extra else "https"
+    peer_args = [f"--peer={s}={scheme}://127.0.0.1:{p}" for s, p in peers.items()]
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qsafecity",
+            "kme",
+            "serve",
+            str(city),
+            "--site",
+            site,
+            "--port",
+            str(port),
+            "--db",
+            db,
+            "--pki",
+            str(pki),
+            *peer_args,
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_until_listening(
+    port: int, process: subprocess.Popen[bytes], timeout_s: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the KME exited: {process.stderr.read().decode() if process.stderr else ''}"
+            )
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on port {port} after {timeout_s} s")
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> list[str]:
+    """SIGTERM to all at once (they shut down in parallel), then their stderr."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    return [stop(process) for process in processes]
+
+
+def stop(process: subprocess.Popen[bytes]) -> str:
+    """SIGTERM, then wait (a KME shuts down gracefully); the KME's stderr (its audit log)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    text = ""
+    if process.stderr is not None:
+        text = process.stderr.read().decode("utf-8", "replace")
+        process.stderr.close()
+    return text

@@ -89,10 +89,27 @@ class Algorithm:
         return self.family in (Family.QKD, Family.QKD_HYBRID)
 
     @property
+    def cbom_crypto_functions(self) -> tuple[str, ...]:
+        """CycloneDX 1.6 ``algorithmProperties.cryptoFunctions`` of this algorithm in its role."""
+        if self.family is Family.NONE:
+            return ("unknown",)
+        return _CBOM_FUNCTIONS.get(self.cbom_primitive, ("other",))
+
+    @property
     def is_post_quantum(self) -> bool:
         """True when a PQC algorithm (alone or in a hybrid) is part of it."""
         return self.family in (Family.LATTICE, Family.HASH_BASED, Family.HYBRID, Family.QKD_HYBRID)
 
+
+#: CycloneDX 1.6 ``cryptoFunctions`` by ``primitive`` (the enumeration of the 1.6 schema).
+_CBOM_FUNCTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "kem": ("keygen", "encapsulate", "decapsulate"),
+    "key-agree": ("keygen", "keyderive"),
+    "pke": ("keygen", "encrypt", "decrypt"),
+    "signature": ("keygen", "sign", "verify"),
+    "ae": ("encrypt", "decrypt", "tag"),
+    "block-cipher": ("encrypt", "decrypt"),
+}
 
 _IR8547_DEPRECATED: Final = 2030
 _IR8547_DISALLOWED: Final = 2035

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.kms_testbed import APIBed, make_testbed
 
-from kms_testbed import APIBed, make_testbed
 from qsafecity.api import create_app
 
 

@@ -11,8 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
-
-from kms_testbed import APIBed
+from tests.kms_testbed import APIBed
 
 STATUS_FIELDS = {
     "source_KME_ID",

@@ -38,7 +38,7 @@ def run(capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Key directories made once by the CLI itself: two pqc and two critical."""
+    """Key directories made once by the CLI itself (in-process): two pqc and two critical."""
     root = tmp_path_factory.mktemp("keys")
     made = {}
     for name, profile in (
@@ -47,21 +47,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ("hq", "critical"),
         ("unit", "critical"),
     ):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "qsafecity",
-                "crypto",
-                "keygen",
-                "--profile",
-                profile,
-                "-o",
-                str(root / name),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        with pytest.raises(SystemExit) as done:
+            main(["crypto", "keygen", "--profile", profile, "-o", str(root / name)])
+        assert done.value.code == 0
         made[name] = root / name
     return made
 
@@ -407,6 +395,7 @@ def test_bad_input_exits_2(run, keys, tmp_path: Path) -> None:  # type: ignore[n
         ["crypto", "info", tmp_path / "missing"],
         ["crypto", "info", garbage],
         ["crypto", "info", binary],
+        ["crypto", "info"],  # stdin that is neither a key nor a sealed message
     ]
     for argv in cases:
         code, _, err = run(*argv, stdin=b"data")
@@ -566,3 +555,38 @@ def test_the_installed_command_never_prints_a_traceback(keys, tmp_path: Path) ->
     )
     assert done.returncode == 1
     assert done.stderr.decode().strip() == "qsafecity: error: message rejected"
+
+
+def test_random_and_mutated_input_never_crashes(run, keys) -> None:  # type: ignore[no-untyped-def]
+    """Fuzz ``open`` and ``info`` with random bytes and with mutations of a valid message."""
+    import random
+
+    generator = random.Random(20261125)
+    valid = run(
+        "crypto",
+        "seal",
+        "--to",
+        keys["alice"],
+        "--service",
+        "s",
+        "--tier",
+        "important",
+        stdin=b"payload",
+    )[1]
+    samples = [generator.randbytes(generator.randrange(0, 3000)) for _ in range(8)]
+    for _ in range(8):
+        mutated = bytearray(valid)
+        for _ in range(generator.randrange(1, 4)):
+            mutated[generator.randrange(len(mutated))] = generator.randrange(256)
+        cut = generator.randrange(len(mutated) + 1)
+        samples.append(bytes(mutated[:cut]) if generator.random() < 0.3 else bytes(mutated))
+    opener = ["crypto", "open", "--key", keys["alice"], "--service", "s", "--tier", "important"]
+    for sample in samples:
+        if sample == valid:
+            continue
+        code, out, err = run(*opener, stdin=sample)
+        assert (code, out) == (1, b"")
+        assert one_line(err) == "qsafecity: error: message rejected"
+        code, _, err = run("crypto", "info", stdin=sample)
+        assert code in (0, 2)
+        assert len(err.strip().splitlines()) <= 1

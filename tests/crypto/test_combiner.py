@@ -69,3 +69,25 @@ def test_qkd_key_value_validates_and_redacts() -> None:
         QKDKey("abc", b"\x00" * 8)
     with pytest.raises(ValueError, match="key id"):
         QKDKey("", b"\x00" * 32)
+
+
+def test_qkd_key_from_an_etsi014_entry() -> None:
+    import base64
+
+    from qsafecity.errors import KeyManagementError
+
+    material = os.urandom(32)
+    entry = {
+        "key_ID": "550e8400-e29b-41d4-a716-446655440000",
+        "key": base64.b64encode(material).decode(),
+    }
+    key = QKDKey.from_etsi014(entry)
+    assert (key.key_id, key.material) == (entry["key_ID"], material)
+    for bad in (
+        {"key_ID": "k"},
+        {"key_ID": 5, "key": "AAAA"},
+        {"key_ID": "k", "key": "!!"},
+        {"key_ID": "k", "key": base64.b64encode(b"short").decode()},
+    ):
+        with pytest.raises(KeyManagementError):
+            QKDKey.from_etsi014(bad)

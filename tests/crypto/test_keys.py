@@ -25,6 +25,8 @@ def test_pem_round_trips(profile: Profile) -> None:
     verifier = VerifyingKey.from_pem(pair.signing.verifying_key.to_pem())
     verifier.verify(signer.sign(b"m", b"ctx"), b"m", b"ctx")
     assert VerifyingKey.from_raw(profile, verifier.to_raw()).fingerprint == verifier.fingerprint
+    assert SigningKey.from_raw(profile, signer.to_raw()).fingerprint == signer.fingerprint
+    assert KEMPrivateKey.from_raw(profile, kem.to_raw()).fingerprint == kem.fingerprint
 
 
 @pytest.mark.parametrize("profile", list(Profile))

@@ -46,3 +46,15 @@ def test_profile_parsing() -> None:
         Profile.parse("rsa")
     with pytest.raises(ValueError, match="code"):
         Profile.from_code(9)
+
+
+def test_cbom_crypto_functions_follow_the_primitive() -> None:
+    kem = registry.lookup(registry.Role.KEY_EXCHANGE, "X-Wing")
+    assert kem.cbom_crypto_functions == ("keygen", "encapsulate", "decapsulate")
+    assert registry.lookup(registry.Role.SIGNATURE, "ML-DSA-87").cbom_crypto_functions == (
+        "keygen",
+        "sign",
+        "verify",
+    )
+    assert registry.lookup(registry.Role.CIPHER, "none").cbom_crypto_functions == ("unknown",)
+    assert all(a.cbom_crypto_functions for a in registry.ALGORITHMS)

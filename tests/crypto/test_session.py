@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsafecity.city.vocabulary import Tier
-from qsafecity.crypto import Profile, QKDKey, RekeyPolicy, ReplayWindow, Session
+from qsafecity.crypto import Profile, QKDKey, RekeyPolicy, ReplayWindow, Session, registry
 from qsafecity.errors import CryptoError, PolicyViolation
 
 from .keys_fixture import key_pair
@@ -83,6 +83,7 @@ def test_both_sides_agree_on_the_session(profile: Profile) -> None:
     initiator, responder = establish(profile, tier)
     assert initiator.session_id == responder.session_id
     assert initiator.profile is responder.profile is profile
+    assert registry.canonical(registry.Role.KEY_EXCHANGE, responder.key_exchange) is not None
     assert "secret" not in repr(initiator).lower()
 
 
@@ -174,6 +175,7 @@ def test_sessions_with_a_qkd_key_combine_it_into_the_root() -> None:
     qkd = QKDKey("etsi014-key-0001", os.urandom(32))
     initiator, responder = establish(Profile.CRITICAL, Tier.CRITICAL, qkd=qkd)
     assert initiator.qkd_key_id == responder.qkd_key_id == "etsi014-key-0001"
+    assert registry.lookup(registry.Role.KEY_EXCHANGE, initiator.key_exchange).uses_qkd
     assert responder.open(initiator.seal(b"siren")) == b"siren"
     # The responder with a different QKD key under the same id derives a different session.
     wrong = QKDKey("etsi014-key-0001", os.urandom(32))

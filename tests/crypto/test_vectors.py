@@ -227,7 +227,8 @@ def test_concrete_hybrid_p384_key_layout() -> None:
 
     The shared secrets of this vector file (draft commit 0114ace) are NOT checked: neither
     pyca's MLKEM1024-P384 combiner label nor the other labels tried reproduce them, and the file's
-    P-384 seed expansion is not the SHAKE256 prefix split used for X-Wing.
+    P-384 seed expansion is not the SHAKE256 prefix split used for X-Wing. The critical KEM is
+    checked end to end by the LAMPS composite vector below instead.
     """
     for vector in shared_json("concrete-hybrid-kems/test-vectors.json")["mlkem1024_p384"]:
         raw = unhex(vector["decapsulation_key_pq"]) + unhex(vector["decapsulation_key_t"])
@@ -411,3 +412,45 @@ def test_lamps_composite_mldsa65_ecdsa_p256() -> None:
     mldsa_public.verify(signature[:3309], prime, label)
     ecdsa_public.verify(signature[3309:], prime, ec.ECDSA(hashes.SHA256()))
     checked("LAMPS composite ML-DSA-65 + ECDSA-P256 signature")
+
+
+def test_lamps_composite_hybrid_kems_through_pyca_hpke() -> None:
+    """LAMPS composite ML-KEM vectors whose combiners are the ones pyca's HPKE KEMs use.
+
+    ``id-MLKEM1024-ECDH-P384-SHA3-256`` combines with SHA3-256(ss_M ‖ ss_T ‖ ct_T ‖ ek_T ‖
+    "MLKEM1024-P384"), the combiner of pyca's ``MLKEM1024_P384``; its private key is the ML-KEM
+    seed followed by an RFC 5915 ECPrivateKey. So it checks the critical profile end to end: our key
+    layout, the combiner, and decapsulation inside pyca's HPKE. ``id-MLKEM768-X25519-SHA3-256``
+    uses X-Wing's combiner with an unexpanded key (ML-KEM seed ‖ X25519 key).
+    """
+    tests = {
+        t["tcId"]: t for t in shared_json("lamps-composite/composite-kem-testvectors.json")["tests"]
+    }
+    vector = tests["id-MLKEM1024-ECDH-P384-SHA3-256"]
+    dk, ek, ct = unb64(vector["dk"]), unb64(vector["ek"]), unb64(vector["c"])
+    p384 = ser.load_der_private_key(dk[64:], None)
+    assert isinstance(p384, ec.EllipticCurvePrivateKey)
+    scalar = p384.private_numbers().private_value.to_bytes(48, "big")
+    key = KEMPrivateKey.from_raw(Profile.CRITICAL, dk[:64] + scalar)
+    assert key.public_key.raw == ek
+    ss_m = mlkem.MLKEM1024PrivateKey.from_seed_bytes(dk[:64]).decapsulate(ct[:1568])
+    ss_t = p384.exchange(
+        ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP384R1(), ct[1568:])
+    )
+    combined = hashlib.sha3_256(ss_m + ss_t + ct[1568:] + ek[1568:] + b"MLKEM1024-P384").digest()
+    assert combined == unb64(vector["k"])
+    message = hpke_base_seal_from_shared_secret(0x0051, unb64(vector["k"]), ct, b"city", b"ctx")
+    assert Profile.CRITICAL.spec.hpke_suite().decrypt(message, key._hpke, b"ctx") == b"city"
+    checked("LAMPS composite MLKEM1024-P384: key layout + combiner + HPKE decapsulation")
+
+    vector = tests["id-MLKEM768-X25519-SHA3-256"]
+    dk, ek, ct = unb64(vector["dk"]), unb64(vector["ek"]), unb64(vector["c"])
+    mlkem_key = mlkem.MLKEM768PrivateKey.from_seed_bytes(dk[:64])
+    x_key = x25519.X25519PrivateKey.from_private_bytes(dk[64:])
+    ss_x = x_key.exchange(x25519.X25519PublicKey.from_public_bytes(ct[1088:]))
+    shared = xwing_combiner(mlkem_key.decapsulate(ct[:1088]), ss_x, ct[1088:], ek[1184:])
+    assert shared == unb64(vector["k"])
+    message = hpke_base_seal_from_shared_secret(0x647A, shared, ct, b"city", b"ctx")
+    hybrid = hpke.MLKEM768X25519PrivateKey(mlkem_key, x_key)
+    assert Profile.PQC.spec.hpke_suite().decrypt(message, hybrid, b"ctx") == b"city"
+    checked("LAMPS composite MLKEM768-X25519: combiner + HPKE decapsulation")

@@ -9,9 +9,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from inventory_servers import hybrid_server, python_tls_server, scripted_server
 
-from qsafecity.algorithms import Role, lookup
+from qsafecity.algorithms import Role, lookup, names
+from qsafecity.city import CityManifest
 from qsafecity.errors import InputError
 from qsafecity.inventory.cbom import (
     build_cbom,
@@ -187,6 +190,40 @@ CBOMKIT_STYLE = {
             },
         },
         {
+            # CBOMkit names an EC key generation by its curve, with the primitive "pke".
+            "type": "cryptographic-asset",
+            "bom-ref": "a6",
+            "name": "EC-secp384r1",
+            "cryptoProperties": {
+                "assetType": "algorithm",
+                "oid": "1.2.840.10045.2.1",
+                "algorithmProperties": {"primitive": "pke", "curve": "secp384r1"},
+            },
+        },
+        {
+            # A block cipher without a mode cannot be named by the registry (CBC or GCM?).
+            "type": "cryptographic-asset",
+            "bom-ref": "a7",
+            "name": "AES",
+            "cryptoProperties": {
+                "assetType": "algorithm",
+                "oid": "2.16.840.1.101.3.4.1",
+                "algorithmProperties": {
+                    "primitive": "block-cipher",
+                    "parameterSetIdentifier": "128",
+                },
+            },
+        },
+        {
+            "type": "cryptographic-asset",
+            "bom-ref": "a8",
+            "name": "key@e2d2c23c",
+            "cryptoProperties": {
+                "assetType": "related-crypto-material",
+                "relatedCryptoMaterialProperties": {"type": "secret-key"},
+            },
+        },
+        {
             "type": "cryptographic-asset",
             "bom-ref": "a5",
             "name": "SHA256",
@@ -213,7 +250,7 @@ def test_a_cbomkit_style_cbom_is_attached_to_the_service_named_on_the_command_li
         "RSA-2048",
         "AES-128-GCM",
     )
-    assert result.unmapped == ("SHA256 (unknown role)",)
+    assert result.unmapped == ("AES (cipher)", "SHA256 (unknown role)")
 
 
 @pytest.mark.parametrize(
@@ -263,3 +300,34 @@ def test_unknown_service_on_the_command_line_is_an_input_error(city) -> None:  #
 def test_registry_levels_are_what_the_cbom_says() -> None:
     # The CBOM's quantum level of the hybrid group is the registry's (NIST category 3 of ML-KEM-768).
     assert lookup(Role.KEY_EXCHANGE, "X25519MLKEM768").nist_quantum_level == 3
+
+
+kex_names = st.sampled_from(names(Role.KEY_EXCHANGE))
+sig_names = st.sampled_from(names(Role.SIGNATURE))
+cipher_names = st.sampled_from(names(Role.CIPHER))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(kex_names, sig_names, cipher_names), min_size=1, max_size=8))
+def test_round_trip_holds_for_any_assignment_of_algorithms(
+    assignment: list[tuple[str, str, str]],
+) -> None:
+    """Export then import gives back every service's three algorithms, whatever they are."""
+    document = load_city(None).model_dump(mode="json")
+    services = document["services"][: len(assignment)]
+    for service, (kex, sig, cipher) in zip(services, assignment, strict=True):
+        service["crypto"] = {"key_exchange": kex, "signature": sig, "cipher": cipher}
+    document["services"] = services
+    used_operators = {s["operator"] for s in services}
+    document["operators"] = [o for o in document["operators"] if o["id"] in used_operators]
+    city = CityManifest.model_validate(document)
+    text = cbom_json(build_cbom(city, now=NOW, serial=SERIAL))
+    result = import_cbom(parse_cbom_text(text, "x"), city, source="x")
+    assert result.unmapped == ()
+    for service in city.services:
+        seen = result.observations[service.id]
+        assert (seen.key_exchange, seen.signature, seen.cipher) == (
+            service.crypto.key_exchange,
+            service.crypto.signature,
+            service.crypto.cipher,
+        )

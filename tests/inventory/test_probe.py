@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,40 @@ def test_scan_results_round_trip_through_json(certificates: Certificates) -> Non
     with python_tls_server(cert, key) as port:
         scan = scan_endpoint("127.0.0.1", port, FAST, now=NOW)
     assert EndpointScan.model_validate_json(scan.model_dump_json()) == scan
+
+
+def test_a_host_name_that_cannot_be_encoded_is_a_finding() -> None:
+    scan = scan_endpoint("bad..\u00fc..name", 443, FAST, now=NOW)
+    assert scan.status is EndpointStatus.UNREACHABLE
+    assert "IDNA" in scan.findings[0].message
+
+
+def test_a_server_that_refuses_the_probe_but_speaks_tls13_is_flagged(
+    certificates: Certificates,
+) -> None:
+    """A front end that alerts on an empty key_share but completes normal handshakes."""
+    cert, key = certificates["rsa"]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def picky(connection: socket.socket) -> None:
+        data = b""
+        for _ in range(100):  # peek until the whole first record is there
+            data = connection.recv(65536, socket.MSG_PEEK)
+            if len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[3:5], "big"):
+                break
+            time.sleep(0.01)
+        if data[:1] == b"\x16" and b"\x00\x33\x00\x02\x00\x00" in data:
+            connection.recv(65536)
+            connection.sendall(b"\x15\x03\x03\x00\x02\x02\x2f")  # illegal_parameter
+            return
+        with context.wrap_socket(connection, server_side=True) as tls:
+            tls.recv(1)
+
+    with scripted_server(picky) as port:
+        scan = scan_endpoint("127.0.0.1", port, FAST, now=NOW)
+    assert scan.status is EndpointStatus.TLS
+    assert "TLSv1.3" in scan.supported_versions
+    found = {f.code: f.message for f in scan.findings}
+    assert "illegal_parameter" in found["group-probe-refused"]
+    assert "quantum-vulnerable-key-exchange" not in found

@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from inventory_servers import free_port, python_tls_server
 
 from qsafecity.errors import InputError
@@ -22,6 +24,7 @@ from qsafecity.inventory.scanner import (
 from qsafecity.manifests import load_city
 
 NOW = dt.datetime.now(dt.UTC)
+SAMPLE_CITY = load_city(None)
 
 
 @pytest.mark.parametrize(
@@ -62,6 +65,10 @@ def test_targets_parse(text: str, host: str, port: int) -> None:
         "x" * 300,
         "host/path:1",
         "host;rm -rf:1",
+        "a..b:1",
+        ".a:1",
+        "a.:1",
+        ("x" * 64) + ".example:1",
     ],
 )
 def test_bad_targets_are_refused(text: str) -> None:
@@ -144,3 +151,26 @@ def test_many_endpoints_are_scanned_concurrently_in_order(
     assert sorted(done) == sorted(s.target for s in scans)
     with pytest.raises(ValueError, match="concurrency"):
         scan_targets(targets, settings, now=NOW, concurrency=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_any_target_text_parses_or_is_a_value_error(text: str) -> None:
+    try:
+        target = parse_target(text)
+    except ValueError:
+        return
+    assert 1 <= target.port <= 65535
+    assert target.host
+    assert parse_target(str(target)) == target
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200))
+def test_any_targets_file_loads_or_is_an_input_error(text: str) -> None:
+    city = SAMPLE_CITY
+    try:
+        targets = load_targets_text(text, "fuzz.yaml", city)
+    except InputError:
+        return
+    assert all(t.service_id in city.services_by_id for t in targets)

@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from tests.kms_testbed import KMEBed, make_testbed
 
-from kms_testbed import KMEBed, make_testbed
 from qsafecity.kms.sql import SQLKeyStore
 from qsafecity.kms.store import KeyStore, MemoryKeyStore
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tests.kms_testbed import KMEBed, make_testbed
 
-from kms_testbed import KMEBed, make_testbed
 from qsafecity.errors import AccessDenied, KeyManagementError, KeyRequestError
 from qsafecity.kms.kme import KeyRequest
 from qsafecity.kms.model import KMELimits, StoredRole

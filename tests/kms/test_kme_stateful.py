@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from tests.kms_testbed import make_testbed
 
-from kms_testbed import make_testbed
 from qsafecity.errors import KeyManagementError, KeyRequestError
 from qsafecity.kms.kme import KeyRequest
 

@@ -90,3 +90,10 @@ def test_greedy_baseline_is_never_cheaper_than_the_optimum() -> None:
         assert best.coverage.covered >= greedy.coverage.covered
         if best.coverage.covered == greedy.coverage.covered:
             assert best.cost.total_present_value <= greedy.cost.total_present_value + 1e-6
+
+
+def test_route_spare_is_the_bottleneck_headroom() -> None:
+    plan = plan_city(prepare(chain(), MODEL, COSTS, horizon_years=1))
+    (service,) = [s for s in plan.services if s.service_id == "dispatch"]
+    (route,) = service.routes
+    assert route.spare_bps == pytest.approx(1_000.0 - service.key_rate_bps)

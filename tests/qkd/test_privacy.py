@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,15 +19,38 @@ from qsafecity.qkd.privacy import (
 )
 
 
+def methods() -> list[str]:
+    return ["fft", "clmul"] if privacy.carryless_multiply_available() else ["fft"]
+
+
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 400), m=st.integers(1, 400), seed=st.integers(0, 2**32 - 1))
-def test_fft_equals_explicit_gf2_product(n: int, m: int, seed: int) -> None:
+def test_both_methods_equal_explicit_gf2_product(n: int, m: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     key = rng.integers(0, 2, n, dtype=np.uint8)
     toeplitz_seed = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
-    np.testing.assert_array_equal(
-        toeplitz_hash(key, toeplitz_seed, m), toeplitz_hash_reference(key, toeplitz_seed, m)
-    )
+    expected = toeplitz_hash_reference(key, toeplitz_seed, m)
+    for method in methods():
+        np.testing.assert_array_equal(toeplitz_hash(key, toeplitz_seed, m, method=method), expected)
+
+
+@pytest.mark.parametrize(
+    ("n", "m"), [(2048, 2048), (2049, 5000), (64 * 33, 64 * 70 + 5), (9000, 1)]
+)
+def test_karatsuba_recursion_sizes_equal_explicit_product(n: int, m: int) -> None:
+    # Sizes around the 32-word base case and unbalanced factors exercise every recursion branch.
+    rng = np.random.default_rng(n + m)
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    expected = toeplitz_hash_reference(key, s, m)
+    for method in methods():
+        np.testing.assert_array_equal(toeplitz_hash(key, s, m, method=method), expected)
+
+
+def test_carryless_path_is_used_on_x86_64() -> None:
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("PCLMULQDQ is an x86-64 instruction")
+    assert privacy.carryless_multiply_available()
 
 
 @settings(max_examples=30, deadline=None)
@@ -39,13 +64,14 @@ def test_hash_is_gf2_linear(n: int, m: int, seed: int) -> None:
     )
 
 
-def test_large_input_is_exact_against_explicit_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_input_is_exact_against_explicit_rows() -> None:
     # 10^6 -> 5*10^5 bits: check 200 random rows against the explicit product of those rows.
     rng = np.random.default_rng(99)
     n, m = 1_000_000, 500_000
     key = rng.integers(0, 2, n, dtype=np.uint8)
     s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
     hashed = toeplitz_hash(key, s, m)
+    np.testing.assert_array_equal(toeplitz_hash(key, s, m, method="fft"), hashed)
     rows = rng.choice(m, 200, replace=False)
     for row in rows:
         window = s[row : row + n][::-1]  # T[row, j] = s[row - j + n - 1]
@@ -56,9 +82,9 @@ def test_column_blocks_give_the_same_product(monkeypatch: pytest.MonkeyPatch) ->
     rng = np.random.default_rng(5)
     key = rng.integers(0, 2, 1000, dtype=np.uint8)
     s = rng.integers(0, 2, 1000 + 300 - 1, dtype=np.uint8)
-    whole = toeplitz_hash(key, s, 300)
+    whole = toeplitz_hash(key, s, 300, method="fft")
     monkeypatch.setattr(privacy, "_EXACT_CHUNK_BITS", 128)
-    np.testing.assert_array_equal(toeplitz_hash(key, s, 300), whole)
+    np.testing.assert_array_equal(toeplitz_hash(key, s, 300, method="fft"), whole)
     np.testing.assert_array_equal(toeplitz_hash_reference(key, s, 300), whole)
 
 

@@ -23,7 +23,9 @@ from qsafecity.cli import assess as _assess
 from qsafecity.cli import city as _city
 from qsafecity.cli import crypto as _crypto
 from qsafecity.cli import inventory as _inventory
+from qsafecity.cli import kme as _kme
 from qsafecity.cli import live as _live
+from qsafecity.cli import pki as _pki
 from qsafecity.cli import plan as _plan
 from qsafecity.cli import qkd as _qkd
 from qsafecity.cli._app import app, console_error
@@ -36,6 +38,8 @@ _crypto.register(app)
 _qkd.register(app)
 _plan.register(app)
 _inventory.register(app)
+_kme.register(app)
+_pki.register(app)
 _live.register(app)
 
 

@@ -22,7 +22,6 @@ from typing import Annotated, BinaryIO, Final, TypeVar
 import typer
 
 from qsafecity.city.vocabulary import Tier
-from qsafecity.cli._app import stdout
 from qsafecity.crypto import (
     KEMPrivateKey,
     KEMPublicKey,
@@ -223,11 +222,10 @@ def keygen(
     _write_new(targets[1], pair.kem.to_pem(password), private=True)
     _write_new(targets[2], pair.signing.verifying_key.to_pem(), private=False)
     _write_new(targets[3], pair.signing.to_pem(password), private=True)
-    stdout.print(
+    typer.echo(
         f"wrote {chosen.value} keys to {output}: KEM {pair.kem.fingerprint} "
         f"({chosen.spec.kem_name}), signing {pair.signing.fingerprint} "
-        f"({chosen.spec.signature_name})" + (", private keys encrypted" if password else ""),
-        markup=False,
+        f"({chosen.spec.signature_name})" + (", private keys encrypted" if password else "")
     )
 
 
@@ -372,9 +370,7 @@ def verify_command(
         verifier.verify(signature_bytes, data, SIGN_CONTEXT)
     except CryptoError:
         raise CryptoError("signature rejected") from None
-    stdout.print(
-        f"signature valid ({verifier.algorithm}, key {verifier.fingerprint})", markup=False
-    )
+    typer.echo(f"signature valid ({verifier.algorithm}, key {verifier.fingerprint})")
 
 
 @crypto_app.command("info")
@@ -391,7 +387,7 @@ def info_command(
         typer.echo(json.dumps(facts, indent=2))
         return
     for name, value in facts.items():
-        stdout.print(f"{name}: {value}", markup=False)
+        typer.echo(f"{name}: {value}")
 
 
 def describe(data: bytes) -> dict[str, str | int | bool]:

@@ -6,7 +6,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,20 +15,19 @@ from qsafecity.city import parse_document
 from qsafecity.cli._app import stdout
 from qsafecity.errors import InputError, ManifestError
 from qsafecity.manifests import load_city, write_output
-from qsafecity.network import RekeyPolicy
-from qsafecity.planning import (
-    DEFAULT_GAP,
-    DEFAULT_HORIZON_YEARS,
-    DEFAULT_TIME_LIMIT_S,
-    MAX_HORIZON_YEARS,
-    default_costs,
-    plan_city,
-    prepare,
-)
-from qsafecity.planning.keyrates import DEFAULT_PRESET, PhysicsKeyRateModel
-from qsafecity.planning.sweep import SweepPoint, sweep_budgets
-from qsafecity.reports.plan_html import plan_html, sweep_html
-from qsafecity.reports.plan_terminal import render_plan, render_sweep
+
+if TYPE_CHECKING:
+    from qsafecity.planning import PlanningProblem
+    from qsafecity.planning.sweep import SweepPoint
+
+# The planner pulls in HiGHS, networkx and plotly (about 2 s of imports), so the command imports
+# it when it runs, not when the CLI starts. Its defaults are repeated here for the option help;
+# tests/cli/test_plan_cli.py checks that they match ``qsafecity.planning``.
+DEFAULT_GAP: Final = 0.01
+DEFAULT_HORIZON_YEARS: Final = 10
+DEFAULT_TIME_LIMIT_S: Final = 60.0
+MAX_HORIZON_YEARS: Final = 50
+DEFAULT_PRESET: Final = "metro"
 
 MAX_COSTS_BYTES: Final = 64 * 1024
 MAX_SWEEP_POINTS: Final = 200
@@ -168,6 +167,12 @@ def plan(
     if output is not None and output.suffix.lower() not in {".html", ".htm"}:
         raise InputError(f"{output}: the map is HTML; give a file ending in .html")
 
+    from qsafecity.network import RekeyPolicy  # noqa: PLC0415 - see the import note above
+    from qsafecity.planning import default_costs, plan_city, prepare  # noqa: PLC0415
+    from qsafecity.planning.keyrates import PhysicsKeyRateModel  # noqa: PLC0415
+    from qsafecity.reports.plan_html import plan_html, sweep_html  # noqa: PLC0415
+    from qsafecity.reports.plan_terminal import render_plan, render_sweep  # noqa: PLC0415
+
     manifest = load_city(city)
     overrides = load_costs_file(costs) if costs is not None else None
     cost_inputs = default_costs(manifest, overrides)
@@ -200,11 +205,14 @@ def plan(
 
 
 def _run_sweep(
-    problem: object, budgets: list[float], scheduler: str | None, gap: float, time_limit: float
+    problem: PlanningProblem,
+    budgets: list[float],
+    scheduler: str | None,
+    gap: float,
+    time_limit: float,
 ) -> list[SweepPoint]:
-    from qsafecity.planning import PlanningProblem  # noqa: PLC0415
+    from qsafecity.planning.sweep import sweep_budgets  # noqa: PLC0415 - see the import note
 
-    assert isinstance(problem, PlanningProblem)
     with Progress(
         TextColumn("planning scenarios"),
         BarColumn(),

@@ -138,7 +138,6 @@ def _plot(
         plt.close(figure)
 
 
-# Typer maps each parameter to an option, so commands have many (keyword-style) parameters.
 @qkd_app.command("keyrate")
 def keyrate(
     preset: PresetOption = "gys",

@@ -12,6 +12,7 @@ one-shot sealed messages  :func:`seal`, :func:`open_sealed`, :func:`inspect_seal
 sessions                  :class:`Session` (``initiate`` / ``accept``), :class:`RekeyPolicy`
 replay protection         :class:`ReplayWindow`
 QKD + PQC                 :func:`combine_qkd_pqc`, :class:`QKDKey`
+secrets at rest           :class:`SecretBox` (AES-256-GCM, versioned, context-bound)
 entropy                   :class:`RandomSource`, :class:`OSRandom`, :class:`HealthTestedRandom`
 algorithm facts           :mod:`qsafecity.crypto.registry` (= :mod:`qsafecity.algorithms`)
 ========================= ==========================================================================
@@ -37,6 +38,7 @@ from qsafecity.crypto.keys import KEMPrivateKey, KEMPublicKey, KeyPair, SigningK
 from qsafecity.crypto.profiles import Profile, ProfileSpec, required_profile, satisfies
 from qsafecity.crypto.replay import ReplayWindow
 from qsafecity.crypto.sealed import Opened, SealedHeader, inspect_sealed, open_sealed, seal
+from qsafecity.crypto.secretbox import SecretBox
 from qsafecity.crypto.session import RekeyPolicy, Session
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "RekeyPolicy",
     "ReplayWindow",
     "SealedHeader",
+    "SecretBox",
     "Session",
     "SigningKey",
     "VerifyingKey",

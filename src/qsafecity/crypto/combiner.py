@@ -24,8 +24,11 @@ keys from different exchanges, or with a substituted QKD key id, are independent
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -33,6 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from qsafecity.crypto.profiles import Profile
+from qsafecity.errors import KeyManagementError
 
 LABEL: Final = b"qsafecity/catkdf/v1"
 #: Shortest secret accepted from either side: 128 bits (a 256-bit QKD key is the ETSI 014 norm).
@@ -55,6 +59,22 @@ class QKDKey:
                 f"QKD key material must be {MIN_SECRET_BYTES}-{MAX_SECRET_BYTES} bytes, "
                 f"got {len(self.material)}"
             )
+
+    @classmethod
+    def from_etsi014(cls, entry: Mapping[str, object]) -> QKDKey:
+        """A key from one entry of an ETSI GS QKD 014 key container: ``{"key_ID", "key"}``.
+
+        ``key`` is base64 (ETSI GS QKD 014 §6.3); :class:`KeyManagementError` when the entry is
+        not a well-formed key.
+        """
+        key_id, key = entry.get("key_ID"), entry.get("key")
+        if not isinstance(key_id, str) or not isinstance(key, str):
+            raise KeyManagementError("an ETSI 014 key entry needs string key_ID and key fields")
+        try:
+            material = base64.b64decode(key, validate=True)
+            return cls(key_id, material)
+        except (binascii.Error, ValueError) as error:
+            raise KeyManagementError(f"ETSI 014 key {key_id!r} is not usable: {error}") from error
 
     def __repr__(self) -> str:
         return f"QKDKey(key_id={self.key_id!r}, bits={8 * len(self.material)}, material=<redacted>)"

@@ -26,6 +26,7 @@ import base64
 import binascii
 import hashlib
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -35,6 +36,7 @@ from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec, mldsa, mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.utils import Buffer
 
 from qsafecity.crypto.entropy import OSRandom, RandomSource
 from qsafecity.crypto.profiles import Profile
@@ -95,6 +97,11 @@ class KEMPublicKey:
     profile: Profile
     raw: bytes
     _hpke: HPKEPublicKey = field(compare=False)
+    key_id: bytes = field(init=False, compare=False)
+    """16 bytes that identify this key (bound into every message sealed to it)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_id", _key_id(b"kem", self.profile, self.raw))
 
     @classmethod
     def from_raw(cls, profile: Profile, raw: bytes) -> KEMPublicKey:
@@ -126,11 +133,6 @@ class KEMPublicKey:
 
     def to_pem(self) -> bytes:
         return _encode_pem(_PUBLIC_LABEL, _header(self.profile) + self.raw)
-
-    @property
-    def key_id(self) -> bytes:
-        """16 bytes that identify this key (bound into every message sealed to it)."""
-        return _key_id(b"kem", self.profile, self.raw)
 
     @property
     def fingerprint(self) -> str:
@@ -259,6 +261,10 @@ class VerifyingKey:
 
     profile: Profile
     _key: MLDSAPublicKey
+    key_id: bytes = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_id", _key_id(b"sig", self.profile, self.to_raw()))
 
     @classmethod
     def from_raw(cls, profile: Profile, raw: bytes) -> VerifyingKey:
@@ -288,10 +294,6 @@ class VerifyingKey:
         return self._key.public_bytes_raw()
 
     @property
-    def key_id(self) -> bytes:
-        return _key_id(b"sig", self.profile, self.to_raw())
-
-    @property
     def fingerprint(self) -> str:
         return self.key_id.hex()
 
@@ -299,10 +301,10 @@ class VerifyingKey:
     def algorithm(self) -> str:
         return self.profile.spec.signature_name
 
-    def verify(self, signature: bytes, data: bytes, context: bytes = b"") -> None:
+    def verify(self, signature: Buffer, data: Buffer, context: bytes = b"") -> None:
         """Raise :class:`~qsafecity.errors.CryptoError` unless ``signature`` is valid."""
         try:
-            self._key.verify(bytes(signature), bytes(data), context or None)
+            self._key.verify(signature, data, context or None)
         except (InvalidSignature, ValueError) as error:
             raise CryptoError("signature verification failed") from error
 
@@ -335,6 +337,15 @@ class SigningKey:
         return cls._wrap(key)
 
     @classmethod
+    def from_raw(cls, profile: Profile, seed: bytes) -> SigningKey:
+        """The same as :meth:`from_seed`: the raw form of an ML-DSA private key is its seed."""
+        return cls.from_seed(profile, seed)
+
+    def to_raw(self) -> bytes:
+        """The 32-byte seed ξ. Handle with care: this is the whole private key."""
+        return self._key.private_bytes_raw()
+
+    @classmethod
     def _wrap(cls, key: MLDSAPrivateKey) -> SigningKey:
         profile = _mldsa_profile(key)
         return cls(profile, key, VerifyingKey(profile, key.public_key()))
@@ -362,7 +373,18 @@ class SigningKey:
 
     def sign(self, data: bytes, context: bytes = b"") -> bytes:
         """ML-DSA signature over ``data`` with the FIPS 204 context string ``context``."""
-        return self._key.sign(bytes(data), context or None)
+        return self._key.sign(data, context or None)
+
+    def sign_parts(self, parts: Iterable[bytes], context: bytes = b"") -> bytes:
+        """The signature :meth:`sign` makes over the concatenation of ``parts``, without joining.
+
+        FIPS 204 external mu (Algorithm 7 line 6): ``mu = H(tr ‖ 0 ‖ len(ctx) ‖ ctx ‖ M)`` is
+        computed incrementally, then signed; the result verifies as a signature over ``M``.
+        """
+        hasher = mldsa.MLDSAMuHasher(self.verifying_key._key, context or None)
+        for part in parts:
+            hasher.update(part)
+        return self._key.sign_mu(hasher.finalize())
 
     @property
     def algorithm(self) -> str:

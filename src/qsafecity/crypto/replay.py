@@ -27,10 +27,12 @@ class ReplayWindow:
     width: int = 0
     _highest: int = field(default=-1, repr=False)
     _seen: int = field(default=0, repr=False)  # bit i set = (highest - 1 - i) was accepted
+    _mask: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.width <= 4096:
             raise ValueError(f"replay window width must be in [0, 4096], got {self.width}")
+        self._mask = (1 << self.width) - 1
 
     @property
     def highest(self) -> int | None:
@@ -55,13 +57,18 @@ class ReplayWindow:
 
     def record(self, sequence: int) -> None:
         """Record ``sequence`` as accepted; raise :class:`CryptoError` if it was not fresh."""
+        if sequence == self._highest + 1 and sequence <= MAX_SEQUENCE:
+            # The common case, the next number in order, kept cheap.
+            if self.width and sequence:
+                self._seen = ((self._seen << 1) | 1) & self._mask
+            self._highest = sequence
+            return
         self.check(sequence)
         if sequence > self._highest:
             shift = sequence - self._highest
             if self._highest >= 0 and self.width:
                 # The old highest becomes bit (shift - 1); older bits move up with it.
-                self._seen = ((self._seen << 1) | 1) << (shift - 1)
-                self._seen &= (1 << self.width) - 1
+                self._seen = (((self._seen << 1) | 1) << (shift - 1)) & self._mask
             self._highest = sequence
         else:
             self._seen |= 1 << (self._highest - sequence - 1)

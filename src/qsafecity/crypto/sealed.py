@@ -67,6 +67,8 @@ _FIXED: Final = struct.Struct(">2sBBBBBQ16s")
 _LENGTH: Final = struct.Struct(">I")
 _SIGNATURE_BYTES: Final[dict[Profile, int]] = {Profile.PQC: 3309, Profile.CRITICAL: 4627}
 _REJECTED: Final = "message rejected"
+#: One HPKE suite object per profile, made once (they are immutable).
+_SUITES: Final = {profile: profile.spec.hpke_suite() for profile in Profile}
 
 
 class Kind(IntEnum):
@@ -90,17 +92,27 @@ class SealedHeader:
     signer_key_id: bytes | None
     qkd_key_id: str | None
     header_bytes: bytes = field(repr=False)
-    ciphertext: bytes = field(repr=False)
-    signature: bytes | None = field(repr=False)
+    message: bytes = field(repr=False)
+    ciphertext_start: int = field(repr=False)
+    ciphertext_end: int = field(repr=False)
 
     @property
     def signed(self) -> bool:
         return self.signer_key_id is not None
 
     @property
+    def ciphertext(self) -> bytes:
+        """The HPKE ciphertext (``enc`` ‖ AEAD ciphertext)."""
+        return self.message[self.ciphertext_start : self.ciphertext_end]
+
+    @property
+    def signature(self) -> bytes | None:
+        return self.message[self.ciphertext_end :] if self.signed else None
+
+    @property
     def signed_bytes(self) -> bytes:
         """The bytes the signature covers: header, ciphertext length and ciphertext."""
-        return self.header_bytes + _LENGTH.pack(len(self.ciphertext)) + self.ciphertext
+        return self.message[: self.ciphertext_end]
 
     def describe(self) -> dict[str, str | int | bool]:
         """What an operator may see: no plaintext, no key material."""
@@ -118,7 +130,7 @@ class SealedHeader:
             "sequence": self.sequence,
             "recipient_key": self.recipient_key_id.hex(),
             "signed": self.signed,
-            "ciphertext_bytes": len(self.ciphertext),
+            "ciphertext_bytes": self.ciphertext_end - self.ciphertext_start,
         }
         if self.signer_key_id is not None:
             described["signature"] = spec.signature_name
@@ -146,7 +158,7 @@ def _encode_id(text: str, what: str, *, allow_empty: bool) -> bytes:
     return bytes([len(raw)]) + raw
 
 
-def build_header(
+def _build_header(
     *,
     kind: Kind,
     profile: Profile,
@@ -185,7 +197,7 @@ def build_header(
     return b"".join(parts)
 
 
-def seal_with_header(
+def _seal_frame(
     plaintext: bytes,
     to: KEMPublicKey,
     *,
@@ -213,7 +225,7 @@ def seal_with_header(
         )
     if len(plaintext) > MAX_PLAINTEXT_BYTES:
         raise ValueError(f"plaintext longer than {MAX_PLAINTEXT_BYTES} bytes")
-    header = build_header(
+    header = _build_header(
         kind=kind,
         profile=profile,
         tier=tier,
@@ -224,11 +236,13 @@ def seal_with_header(
         signer_key_id=None if sign_with is None else sign_with.key_id,
         qkd_key_id=qkd_key_id,
     )
-    ciphertext = profile.spec.hpke_suite().encrypt(plaintext, to._hpke, INFO_LABEL + header)
-    body = header + _LENGTH.pack(len(ciphertext)) + ciphertext
-    if sign_with is not None:
-        body += sign_with.sign(body, SIGNATURE_CONTEXT)
-    return body, header
+    ciphertext = _SUITES[profile].encrypt(plaintext, to._hpke, INFO_LABEL + header)
+    length = _LENGTH.pack(len(ciphertext))
+    if sign_with is None:
+        return b"".join((header, length, ciphertext)), header
+    # Sign the parts without first joining them: one copy of a large message, not two.
+    signature = sign_with.sign_parts((header, length, ciphertext), SIGNATURE_CONTEXT)
+    return b"".join((header, length, ciphertext, signature)), header
 
 
 def seal(
@@ -254,7 +268,7 @@ def seal(
     ...             replay=ReplayWindow()).plaintext
     b'22.5 C'
     """
-    message, _ = seal_with_header(
+    message, _ = _seal_frame(
         plaintext,
         to,
         kind=Kind.MESSAGE,
@@ -293,14 +307,12 @@ def inspect_sealed(message: bytes) -> SealedHeader:
             qkd_key_id, offset = _read_id(data, offset, allow_empty=False)
         header_bytes = data[:offset]
         (length,) = _LENGTH.unpack_from(data, offset)
-        offset += _LENGTH.size
-        ciphertext = data[offset : offset + length]
-        if len(ciphertext) != length or length < profile.spec.hpke_kem.enc_length() + 16:
-            raise ValueError("truncated ciphertext")
-        offset += length
-        signature = data[offset:] if signer is not None else None
+        start = offset + _LENGTH.size
+        end = start + length
+        if length < profile.spec.hpke_kem.enc_length() + 16:
+            raise ValueError("ciphertext too short")
         expected_rest = _SIGNATURE_BYTES[profile] if signer is not None else 0
-        if len(data) - offset != expected_rest:
+        if len(data) != end + expected_rest:
             raise ValueError("wrong length")
     except (ValueError, struct.error, UnicodeDecodeError) as error:
         raise CryptoError("not a well-formed qsafecity sealed message") from error
@@ -315,8 +327,9 @@ def inspect_sealed(message: bytes) -> SealedHeader:
         signer,
         qkd_key_id,
         header_bytes,
-        ciphertext,
-        signature,
+        data,
+        start,
+        end,
     )
 
 
@@ -330,7 +343,7 @@ def _read_id(data: bytes, offset: int, *, allow_empty: bool) -> tuple[str, int]:
     return raw.decode("utf-8"), offset + 1 + length
 
 
-def open_with_header(
+def _open_frame(
     message: bytes,
     key: KEMPrivateKey,
     *,
@@ -367,17 +380,22 @@ def open_with_header(
         else:
             if verify_with.profile is not profile or verify_with.key_id != header.signer_key_id:
                 raise CryptoError(_REJECTED)
-            assert header.signature is not None
+            # Memoryviews: a large message is hashed and decrypted in place, never copied.
+            view = memoryview(header.message)
             try:
-                verify_with.verify(header.signature, header.signed_bytes, SIGNATURE_CONTEXT)
+                verify_with.verify(
+                    view[header.ciphertext_end :], view[: header.ciphertext_end], SIGNATURE_CONTEXT
+                )
             except CryptoError:
                 raise CryptoError(_REJECTED) from None
             verified = True
     if replay is not None and not replay.is_fresh(header.sequence):
         raise CryptoError(_REJECTED)
     try:
-        plaintext = profile.spec.hpke_suite().decrypt(
-            header.ciphertext, key._hpke, INFO_LABEL + header.header_bytes
+        plaintext = _SUITES[profile].decrypt(
+            memoryview(header.message)[header.ciphertext_start : header.ciphertext_end],
+            key._hpke,
+            INFO_LABEL + header.header_bytes,
         )
     except (InvalidTag, ValueError):
         raise CryptoError(_REJECTED) from None
@@ -403,7 +421,7 @@ def open_sealed(
     or when the profile demands it, and fresh in ``replay`` (pass ``None`` only where replays do
     not matter). Any failure raises :class:`CryptoError` with the same message.
     """
-    return open_with_header(
+    return _open_frame(
         message,
         key,
         kind=Kind.MESSAGE,

@@ -51,7 +51,7 @@ from qsafecity.crypto.entropy import OSRandom, RandomSource
 from qsafecity.crypto.keys import KEMPrivateKey, KEMPublicKey, SigningKey, VerifyingKey
 from qsafecity.crypto.profiles import Profile
 from qsafecity.crypto.replay import MAX_SEQUENCE, ReplayWindow
-from qsafecity.crypto.sealed import FORMAT_VERSION, MAGIC, Kind, open_with_header, seal_with_header
+from qsafecity.crypto.sealed import FORMAT_VERSION, MAGIC, Kind, _open_frame, _seal_frame
 from qsafecity.errors import CryptoError, PolicyViolation
 
 SESSION_LABEL: Final = b"qsafecity/session/v1"
@@ -60,6 +60,8 @@ _TO_RESPONDER: Final = 3
 _TO_INITIATOR: Final = 4
 _NONCE: Final = struct.Struct(">IQ")
 _PREFIX_BYTES: Final = 20
+_BODY_START: Final = _PREFIX_BYTES + 12
+_COPY_LIMIT_BYTES: Final = 64 * 1024
 _OVERHEAD: Final = _PREFIX_BYTES + _NONCE.size + 16
 _MAX_EPOCH: Final = 2**32 - 1
 _REJECTED: Final = "message rejected"
@@ -120,6 +122,26 @@ class Session:
     >>> server.open(sensor.seal(b"pm2.5=12"))
     b'pm2.5=12'
     """
+
+    # Slots: the per-message paths read these attributes, and slots make each read cheaper.
+    __slots__ = (
+        "_clock",
+        "_receive",
+        "_receive_prefix",
+        "_replay",
+        "_send",
+        "_send_aead",
+        "_send_deadline_s",
+        "_send_epoch",
+        "_send_epoch_bytes",
+        "_send_prefix",
+        "_send_rekey_at",
+        "_send_sequence",
+        "policy",
+        "profile",
+        "qkd_key_id",
+        "session_id",
+    )
 
     def __init__(
         self,
@@ -184,7 +206,7 @@ class Session:
         """
         source = rng if rng is not None else OSRandom()
         secret = source.random_bytes(SESSION_SECRET_BYTES)
-        handshake, _ = seal_with_header(
+        handshake, _ = _seal_frame(
             secret,
             peer,
             kind=Kind.HANDSHAKE,
@@ -230,7 +252,7 @@ class Session:
         names one, and ``require_qkd`` refuses a handshake that names none. A lookup that fails
         should raise; its error is reported as a rejected handshake.
         """
-        opened = open_with_header(
+        opened = _open_frame(
             handshake,
             key,
             kind=Kind.HANDSHAKE,
@@ -272,6 +294,13 @@ class Session:
     # --- traffic -------------------------------------------------------------------------------
 
     @property
+    def key_exchange(self) -> str:
+        """The registry name (``qsafecity.algorithms``) of how this session's key was agreed."""
+        if self.qkd_key_id is None:
+            return self.profile.spec.kem_name
+        return "QKD+ML-KEM-1024" if self.profile is Profile.CRITICAL else "QKD+ML-KEM-768"
+
+    @property
     def send_epoch(self) -> int:
         return self._send_epoch
 
@@ -305,11 +334,12 @@ class Session:
 
     def open(self, message: bytes) -> bytes:
         """Decrypt one message from the peer; :class:`CryptoError` on any failure or replay."""
-        if len(message) < _OVERHEAD or message[:_PREFIX_BYTES] != self._receive_prefix:
+        if len(message) < _OVERHEAD or not message.startswith(self._receive_prefix):
             raise CryptoError(_REJECTED)
-        nonce = message[_PREFIX_BYTES : _PREFIX_BYTES + 12]
+        nonce = message[_PREFIX_BYTES:_BODY_START]
         epoch, sequence = _NONCE.unpack(nonce)
-        if not self._replay.is_fresh(sequence):
+        replay = self._replay
+        if sequence <= replay._highest and not replay.is_fresh(sequence):
             raise CryptoError(_REJECTED)
         receive = self._receive
         if epoch == receive.epoch:
@@ -322,7 +352,13 @@ class Session:
         else:
             raise CryptoError(_REJECTED)
         try:
-            plaintext = aead.decrypt(nonce, message[_PREFIX_BYTES + 12 :], None)
+            # A slice copy is cheaper than a memoryview for small messages, dearer for large.
+            body = (
+                message[_BODY_START:]
+                if len(message) < _COPY_LIMIT_BYTES
+                else memoryview(message)[_BODY_START:]
+            )
+            plaintext = aead.decrypt(nonce, body, None)
         except InvalidTag:
             raise CryptoError(_REJECTED) from None
         if chain is not None:

@@ -173,7 +173,7 @@ def _reason_to_change(
     if accepted:
         if algorithm.name in accepted:
             return None
-        return f"the {profile.name} profile does not accept {algorithm.name}"
+        return f"profile '{profile.name}' does not accept {algorithm.name}"
     if algorithm.role is not Role.CIPHER and algorithm.quantum_vulnerable:
         if algorithm.disallowed_after is not None:
             return (

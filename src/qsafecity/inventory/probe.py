@@ -248,7 +248,7 @@ def _ssl_error_text(error: BaseException) -> str:
         return "timed out"
     if isinstance(error, OSError):
         return _os_error_text(error)
-    return type(error).__name__
+    return f"{type(error).__name__}: {error}"
 
 
 def _chain_der(tls: ssl.SSLSocket) -> list[bytes]:
@@ -282,6 +282,20 @@ def scan_endpoint(
         "service_id": service_id,
         "scanned_at": now,
     }
+    try:
+        build_client_hello((GROUP_CODES["X25519"],), server_name=host)
+    except ValueError:
+        return EndpointScan(
+            **base,
+            status=EndpointStatus.UNREACHABLE,
+            findings=(
+                Finding(
+                    code="unreachable",
+                    severity=Severity.MEDIUM,
+                    message="the host name cannot be encoded for TLS (IDNA)",
+                ),
+            ),
+        )
     # First probe: every group at once, post-quantum first. It tells whether anything speaks TLS
     # there, whether TLS 1.3 is on, and which group the server prefers.
     all_codes = tuple(GROUP_CODES[g] for g in settings.probe_groups)
@@ -314,6 +328,19 @@ def scan_endpoint(
             chain = der_chain
     if not tls13 and any(v.version == "TLSv1.2" and v.supported for v in versions):
         groups.update(_tls12_curves(host, port, settings, chain))
+    if not tls13 and any(v.version == "TLSv1.3" and v.supported for v in versions):
+        answer = first.answer
+        said = answer.alert_name or answer.kind.value
+        findings.append(
+            Finding(
+                code="group-probe-refused",
+                severity=Severity.LOW,
+                message=(
+                    f"TLS 1.3 works but the server refused the group probe ({said}): "
+                    "its key-exchange groups, post-quantum or not, are unknown"
+                ),
+            )
+        )
     if not any(v.supported for v in versions):
         findings.append(
             Finding(
@@ -487,7 +514,11 @@ def judge_endpoint(scan: EndpointScan, now: dt.datetime) -> list[Finding]:
                     ),
                 )
             )
-    elif supported:
+    elif supported and (
+        any(g in scan.groups for g in POST_QUANTUM_GROUPS) or "TLSv1.3" not in supported
+    ):
+        # Without group verdicts a TLS 1.3 server's key exchange is unknown (see
+        # ``group-probe-refused``); TLS 1.2 cannot carry a post-quantum group at all.
         key_exchange = observed_key_exchange(scan)
         findings.append(
             Finding(

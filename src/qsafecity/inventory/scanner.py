@@ -35,6 +35,7 @@ MAX_TARGETS_BYTES: Final = 4 * 1024 * 1024
 MAX_TARGETS: Final = 100_000
 #: RFC 1035: a host name is at most 253 characters.
 _MAX_HOST_CHARS: Final = 253
+_MAX_LABEL_CHARS: Final = 63
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 _IPV6 = re.compile(r"^[0-9A-Fa-f:.]+$")
 _PORT = re.compile(r"^[0-9]{1,5}$")
@@ -74,7 +75,12 @@ def parse_target(text: str, service_id: str | None = None) -> Target:
         host, _, port_text = raw.partition(":")
         if ":" in raw and not port_text:
             raise ValueError(f"{text!r}: empty port")
-        if len(host) > _MAX_HOST_CHARS or not _HOST_NAME.match(host):
+        labels = host.split(".")
+        if (
+            len(host) > _MAX_HOST_CHARS
+            or not _HOST_NAME.match(host)
+            or any(not label or len(label) > _MAX_LABEL_CHARS for label in labels)
+        ):
             raise ValueError(f"{text!r}: not a host name or IPv4 address")
     if port_text:
         if not _PORT.match(port_text):

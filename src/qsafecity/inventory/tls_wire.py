@@ -183,6 +183,14 @@ def is_ip_literal(host: str) -> bool:
     return True
 
 
+def _sni_bytes(server_name: str) -> bytes:
+    """The host name as SNI bytes: ASCII as given, else IDNA; ``ValueError`` if neither works."""
+    try:
+        return server_name.encode("ascii")
+    except UnicodeEncodeError:
+        return server_name.encode("idna")  # UnicodeError is a ValueError
+
+
 def build_client_hello(
     groups: tuple[int, ...],
     *,
@@ -210,7 +218,7 @@ def build_client_hello(
             (
                 _extension(
                     _EXT_SERVER_NAME,
-                    _vector(b"\x00" + _vector(server_name.encode("idna"), 2), 2),
+                    _vector(b"\x00" + _vector(_sni_bytes(server_name), 2), 2),
                 )
                 if server_name and not is_ip_literal(server_name)
                 else b""

@@ -210,16 +210,11 @@ def build_network(
             continue
         found[key] = (ids[i], ids[j], length_km, SegmentKind.NEW, False)
 
+    ordered = [found[key] for key in sorted(found)]
+    rates = key_rate_model.secret_key_rates_bps([entry[2] for entry in ordered])
     segments = tuple(
-        Segment(
-            a=a,
-            b=b,
-            length_km=length_km,
-            kind=kind,
-            existing_qkd=qkd,
-            key_rate_bps=key_rate_model.secret_key_rate_bps(length_km),
-        )
-        for key, (a, b, length_km, kind, qkd) in sorted(found.items())
+        Segment(a=a, b=b, length_km=length_km, kind=kind, existing_qkd=qkd, key_rate_bps=rate)
+        for (a, b, length_km, kind, qkd), rate in zip(ordered, rates, strict=True)
     )
     return CityNetwork(
         sites=sites,

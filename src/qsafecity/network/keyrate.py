@@ -8,6 +8,7 @@ makes small cities solvable by hand in tests.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -28,6 +29,10 @@ class KeyRateModel(Protocol):
 
     def secret_key_rate_bps(self, distance_km: float) -> float:
         """Secret key rate in bit/s over ``distance_km`` of fibre; 0 beyond the reach."""
+        ...
+
+    def secret_key_rates_bps(self, distances_km: Sequence[float]) -> list[float]:
+        """The same for many lengths at once (a city has thousands of candidate segments)."""
         ...
 
 
@@ -53,3 +58,6 @@ class StepKeyRateModel:
         if distance_km < 0.0:
             raise ValueError(f"distance must be >= 0 km, got {distance_km}")
         return self.rate_bps if distance_km <= self.reach_km else 0.0
+
+    def secret_key_rates_bps(self, distances_km: Sequence[float]) -> list[float]:
+        return [self.secret_key_rate_bps(distance) for distance in distances_km]

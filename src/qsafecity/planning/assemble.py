@@ -104,7 +104,8 @@ def assemble(problem: PlanningProblem, decisions: Decisions, budget: float | Non
         for site in sorted(decisions.trusted_nodes)
     )
 
-    services, service_routes = _services(problem, decisions)
+    spare = {link.segment_id: link.spare_bps for link in links}
+    services, service_routes = _services(problem, decisions, spare)
     infeasibilities = _infeasibilities(problem, decisions)
     subsidies = _subsidies(problem, decisions, link_capex, service_routes)
 
@@ -162,7 +163,7 @@ def assemble(problem: PlanningProblem, decisions: Decisions, budget: float | Non
 
 
 def _services(
-    problem: PlanningProblem, decisions: Decisions
+    problem: PlanningProblem, decisions: Decisions, spare: dict[str, float]
 ) -> tuple[tuple[ServicePlan, ...], dict[str, list[tuple[Route, float]]]]:
     """Each service's protection and, for covered critical ones, its share of each pair's routes."""
     groups = groups_of(problem)
@@ -189,7 +190,13 @@ def _services(
                 protection=given,
                 key_rate_bps=demand.key_rate_bps,
                 routes=tuple(
-                    RouteFlow(sites=route, rate_bps=rate)
+                    RouteFlow(
+                        sites=route,
+                        rate_bps=rate,
+                        spare_bps=min(
+                            spare[segment.id] for segment in route_segments(problem.network, route)
+                        ),
+                    )
                     for route, rate in service_routes.get(demand.service_id, [])
                 ),
             )

@@ -7,8 +7,11 @@ cached.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
+
+import numpy as np
 
 from qsafecity.qkd import LinkParameters, max_distance_km, preset, secret_key_rate_bps
 
@@ -49,3 +52,14 @@ class PhysicsKeyRateModel:
         if key not in self._cache:
             self._cache[key] = max(0.0, float(secret_key_rate_bps(self.parameters, key)))
         return self._cache[key]
+
+    def secret_key_rates_bps(self, distances_km: Sequence[float]) -> list[float]:
+        """Vectorised over the distinct lengths (to 1 m), then cached."""
+        wanted = sorted(
+            {round(d, 3) for d in distances_km if 0.0 <= d < self._reach_km} - set(self._cache)
+        )
+        if wanted:
+            rates = secret_key_rate_bps(self.parameters, np.asarray(wanted, dtype=np.float64))
+            for distance, rate in zip(wanted, np.atleast_1d(rates), strict=True):
+                self._cache[distance] = max(0.0, float(rate))
+        return [self.secret_key_rate_bps(d) for d in distances_km]

@@ -137,8 +137,11 @@ def solve_milp(
             for route in flows:
                 if route not in routes[pair]:
                     routes[pair].append(route)
+    # The time limit covers the whole optimisation, warm start included (at least a second is
+    # left to the solver, which then reports how far from proven optimal it got).
+    first_limit_s = max(1.0, time_limit_s - (time.perf_counter() - started))
     decisions = _solve_once(
-        problem, routes, budget, gap=gap, time_limit_s=time_limit_s, start=baseline
+        problem, routes, budget, gap=gap, time_limit_s=first_limit_s, start=baseline
     )
     for _ in range(pricing_rounds):
         remaining_s = time_limit_s - (time.perf_counter() - started)

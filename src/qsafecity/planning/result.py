@@ -79,6 +79,8 @@ class PlannedNode:
 class RouteFlow:
     sites: tuple[str, ...]
     rate_bps: float
+    #: The smallest spare key rate along the route once the plan runs (its headroom).
+    spare_bps: float
 
 
 @dataclass(frozen=True, slots=True)

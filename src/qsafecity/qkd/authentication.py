@@ -8,9 +8,9 @@ Cascade round trips:
 
 * ``ml-dsa-44/65/87``: post-quantum signatures (FIPS 204). They consume no key, only bandwidth:
   the signature sizes are FIPS 204, Table 2 (2,420, 3,309 and 4,627 bytes). The crypto layer
-  (``qsafecity.crypto``) makes these signatures; it was not yet on the main branch when this
-  module was written, so the sizes are used here as documented constants rather than measured
-  from a signature made by it;
+  (``qsafecity.crypto``, ``SigningKey``) makes the ML-DSA-65 and ML-DSA-87 signatures; this pure
+  module keeps the sizes as constants (it does no cryptography itself), and
+  ``tests/qkd/test_authentication.py`` checks them against signatures made by the crypto layer;
 * ``wegman-carter``: an information-theoretic MAC (Wegman and Carter, JCSS 22, 265 (1981)) whose
   tag is one-time-pad encrypted with fresh QKD key: each tag consumes ``tag_bits`` of key (the hash
   key itself is reusable when the tag is encrypted; Portmann, IEEE Trans. Inf. Theory 60, 4383

@@ -93,18 +93,6 @@ class ReconciliationResult:
 
 
 @numba.njit(cache=True, nogil=True)
-def _block_parities(bits: BitArray, order: IndexArray, starts: OffsetArray) -> BitArray:
-    blocks = starts.size - 1
-    parities = np.zeros(blocks, dtype=np.uint8)
-    for block in range(blocks):
-        parity = 0
-        for position in range(starts[block], starts[block + 1]):
-            parity ^= bits[order[position]]
-        parities[block] = parity
-    return parities
-
-
-@numba.njit(cache=True, nogil=True)
 def _binary(
     alice: BitArray, bob: BitArray, order: IndexArray, start: int, stop: int
 ) -> tuple[int, int]:
@@ -184,11 +172,99 @@ def _correct_pass(
     return disclosed, flipped
 
 
+_GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)
+_MIX1: Final = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2: Final = np.uint64(0x94D049BB133111EB)
+
+
 @numba.njit(cache=True, nogil=True)
-def _fill_block_of(order: IndexArray, starts: OffsetArray, block_of: IndexArray) -> None:
-    for block in range(starts.size - 1):
-        for position in range(starts[block], starts[block + 1]):
-            block_of[order[position]] = block
+def _splitmix64(state: NDArray[np.uint64]) -> np.uint64:
+    """Next output of SplitMix64 (Steele, Lea, Flood, OOPSLA 2014); ``state`` is a 1-array.
+
+    The shuffles of Cascade are public, so they need a fast well-mixed generator, not a secret
+    one; it is seeded from the caller's ``numpy.random.Generator``, keeping runs reproducible.
+    """
+    state[0] += _GOLDEN
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return np.uint64(z ^ (z >> np.uint64(31)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _shuffle_pass(
+    alice: BitArray,
+    bob: BitArray,
+    order: IndexArray,
+    block_of: IndexArray,
+    block_size: int,
+    seed: np.uint64,
+    shuffle: bool,
+) -> tuple[BitArray, BitArray]:
+    """Fill ``order`` (a Fisher-Yates shuffle, or the identity) and ``block_of`` for blocks of
+    ``block_size``; return Alice's and Bob's block parities, all in one sweep.
+
+    The bounded draw is Lemire's multiply-shift on the top 32 bits (bias < n / 2^32, irrelevant
+    for a public shuffle whose only role is to spread errors).
+    """
+    size = order.size
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = seed
+    for i in range(size):
+        order[i] = i
+    if shuffle:
+        for i in range(size - 1, 0, -1):
+            draw = _splitmix64(state) >> np.uint64(32)
+            j = np.int64((draw * np.uint64(i + 1)) >> np.uint64(32))
+            order[i], order[j] = order[j], order[i]
+    blocks = (size + block_size - 1) // block_size
+    alice_parity = np.zeros(blocks, dtype=np.uint8)
+    bob_parity = np.zeros(blocks, dtype=np.uint8)
+    for position in range(size):
+        index = order[position]
+        block = position // block_size
+        block_of[index] = block
+        alice_parity[block] ^= alice[index]
+        bob_parity[block] ^= bob[index]
+    return alice_parity, bob_parity
+
+
+@numba.njit(cache=True, nogil=True)
+def _half_pass(
+    alice: BitArray,
+    bob: BitArray,
+    order: IndexArray,
+    block_of: IndexArray,
+    seed: np.uint64,
+) -> tuple[int, BitArray, BitArray]:
+    """A BICONF pass: a uniformly random half (each bit in with probability 1/2) then its
+    complement; return the size of the half and both parties' parities of the two blocks."""
+    size = order.size
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = seed
+    chosen = 0
+    word = np.uint64(0)
+    for index in range(size):
+        if index % 64 == 0:
+            word = _splitmix64(state)
+        if (word >> np.uint64(index % 64)) & np.uint64(1):
+            order[chosen] = index
+            chosen += 1
+    rest = chosen
+    alice_parity = np.zeros(2, dtype=np.uint8)
+    bob_parity = np.zeros(2, dtype=np.uint8)
+    for index in range(size):
+        block_of[index] = 1
+    for position in range(chosen):
+        block_of[order[position]] = 0
+    for index in range(size):
+        block = block_of[index]
+        if block == 1:
+            order[rest] = index
+            rest += 1
+        alice_parity[block] ^= alice[index]
+        bob_parity[block] ^= bob[index]
+    return chosen, alice_parity, bob_parity
 
 
 class _Passes:
@@ -205,8 +281,7 @@ class _Passes:
         self.bob_parity = np.zeros(0, dtype=np.uint8)
         self.count = 0
 
-    def add(self, order: IndexArray, starts: OffsetArray, alice: BitArray, bob: BitArray) -> int:
-        """Store a pass; return the number of blocks it has."""
+    def _next_rows(self) -> tuple[IndexArray, IndexArray]:
         if self.count == self.orders.shape[0]:
             grown = 2 * self.orders.shape[0]
             orders = np.empty((grown, self.size), dtype=np.int32)
@@ -214,18 +289,35 @@ class _Passes:
             orders[: self.count] = self.orders
             block_of[: self.count] = self.block_of
             self.orders, self.block_of = orders, block_of
-        self.orders[self.count] = order
-        _fill_block_of(order, starts, self.block_of[self.count])
+        return self.orders[self.count], self.block_of[self.count]
+
+    def _record(self, starts: OffsetArray, alice_parity: BitArray, bob_parity: BitArray) -> int:
         blocks = starts.size - 1
         self.starts = np.concatenate([self.starts, starts])
         self.start_offsets = np.append(self.start_offsets, self.starts.size)
         self.block_offsets = np.append(self.block_offsets, self.block_offsets[-1] + blocks)
-        self.alice_parity = np.concatenate(
-            [self.alice_parity, _block_parities(alice, order, starts)]
-        )
-        self.bob_parity = np.concatenate([self.bob_parity, _block_parities(bob, order, starts)])
+        self.alice_parity = np.concatenate([self.alice_parity, alice_parity])
+        self.bob_parity = np.concatenate([self.bob_parity, bob_parity])
         self.count += 1
         return blocks
+
+    def add_regular(
+        self, alice: BitArray, bob: BitArray, block_size: int, seed: int, shuffle: bool
+    ) -> int:
+        """A Cascade pass: blocks of ``block_size`` over a shuffle (identity when not
+        ``shuffle``); return its number of blocks."""
+        order, block_of = self._next_rows()
+        alice_parity, bob_parity = _shuffle_pass(
+            alice, bob, order, block_of, block_size, np.uint64(seed), shuffle
+        )
+        return self._record(_regular_starts(self.size, block_size), alice_parity, bob_parity)
+
+    def add_half(self, alice: BitArray, bob: BitArray, seed: int) -> int:
+        """A BICONF pass: a random half and its complement; return its number of blocks (2)."""
+        order, block_of = self._next_rows()
+        chosen, alice_parity, bob_parity = _half_pass(alice, bob, order, block_of, np.uint64(seed))
+        starts = np.array([0, chosen, self.size], dtype=np.int64)
+        return self._record(starts, alice_parity, bob_parity)
 
     def correct(self, alice: BitArray, bob: BitArray) -> tuple[int, int]:
         return _correct_pass(
@@ -307,9 +399,8 @@ def reconcile(
     leaked = 0
     flipped_total = 0
 
-    def run(order: IndexArray, starts: OffsetArray) -> int:
+    def account(blocks: int) -> int:
         nonlocal leaked, flipped_total
-        blocks = passes.add(order, starts, alice, bob)
         # After the first pass Alice's total parity is public: her last block parity follows.
         leaked += blocks if passes.count == 1 else blocks - 1
         disclosed, flipped = passes.correct(alice, bob)
@@ -317,20 +408,15 @@ def reconcile(
         flipped_total += flipped
         return flipped
 
-    identity = np.arange(size, dtype=np.int32)
+    def new_seed() -> int:
+        return int(rng.integers(0, 2**63))
+
     for pass_index, block_size in enumerate(sizes):
-        order = identity if pass_index == 0 else rng.permutation(size).astype(np.int32)
-        run(order, _regular_starts(size, block_size))
+        account(passes.add_regular(alice, bob, block_size, new_seed(), shuffle=pass_index > 0))
     if chosen is CascadeVariant.BICONF:
         quiet = 0
         while quiet < biconf_quiet_passes:
-            half = rng.integers(0, 2, size=size, dtype=np.uint8).astype(bool)
-            chosen_half = np.flatnonzero(half).astype(np.int32)
-            order = np.concatenate([chosen_half, np.flatnonzero(~half).astype(np.int32)])
-            starts = np.array([0, chosen_half.size, size], dtype=np.int64)
-            if chosen_half.size in (0, size):
-                starts = np.array([0, size], dtype=np.int64)
-            quiet = 0 if run(order, starts) else quiet + 1
+            quiet = 0 if account(passes.add_half(alice, bob, new_seed())) else quiet + 1
     return ReconciliationResult(
         corrected_key=bob,
         leaked_bits=leaked,

@@ -18,6 +18,13 @@ from qsafecity.network import CityNetwork
 from qsafecity.planning import Plan
 from qsafecity.planning.sweep import SweepPoint
 
+#: Candidate links by the key rate one device pair would give on them (darker = more key).
+_RATE_BANDS = (
+    (0.0, 1e5, "#e0e0e0", "key rate < 100 kbit/s"),
+    (1e5, 1e6, "#b0b0b0", "key rate 0.1-1 Mbit/s"),
+    (1e6, math.inf, "#707070", "key rate > 1 Mbit/s"),
+)
+#: Links in use by utilisation (key used over key rate).
 _BANDS = (
     (0.0, 0.25, "#2b83ba", "used < 25 %"),
     (0.25, 0.5, "#abdda4", "25-50 %"),
@@ -49,8 +56,15 @@ def plan_figure(plan: Plan, network: CityNetwork) -> go.Figure:
             )
         )
 
-    candidates = [(link.a, link.b) for link in plan.links if link.status == "candidate"]
-    line_trace(candidates, "candidate fibre (not built)", "#cccccc", 1.0, "dot")
+    candidates = [link for link in plan.links if link.status == "candidate"]
+    for low, high, color, label in _RATE_BANDS:
+        rate_band = [
+            (link.a, link.b)
+            for link in candidates
+            if low <= network.segment_by_id(link.segment_id).key_rate_bps < high
+        ]
+        if rate_band:
+            line_trace(rate_band, f"candidate, not built: {label}", color, 1.0, "dot")
     unused = [
         (link.a, link.b)
         for link in plan.links

@@ -1,0 +1,264 @@
+"""Running a KME: its configuration, building it from a city manifest, and serving it with
+uvicorn over mutual TLS (or, in the insecure development mode, plain HTTP on loopback only).
+
+uvicorn does not (yet) hand the client certificate to the application, so ``TLSClientCertH11``
+puts the verified certificate of each connection into the ASGI scope the way the ASGI TLS
+extension does (``scope["extensions"]["tls"]["client_cert_chain"]``).
+
+With several workers uvicorn starts fresh processes that rebuild the app from the configuration
+in the environment variable ``QSAFECITY_KME_CONFIG`` (``app_from_environment``); they share the
+database, whose row locks keep them from handing out a block or a key twice.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import ssl
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from qsafecity.api.app import create_app
+from qsafecity.api.peer import HttpPeerChannel
+from qsafecity.errors import InputError
+from qsafecity.kms._at_rest import KEK_BYTES, KeyWrapper
+from qsafecity.kms.directory import Directory
+from qsafecity.kms.kme import KME
+from qsafecity.kms.model import KMELimits
+from qsafecity.kms.rate import DecoyBB84RateModel, FixedRateModel, KeyRateModel, SimulatedQKDDevice
+from qsafecity.kms.sql import SQLKeyStore
+from qsafecity.manifests import load_city
+
+CONFIG_VARIABLE: Final = "QSAFECITY_KME_CONFIG"
+SIMULATION_SECRET: Final = "qkd-simulation.secret"
+audit_log = logging.getLogger("qsafecity.kms.audit")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything ``qsafecity kme serve`` needs; JSON-serialisable for the worker processes."""
+
+    site: str
+    pki_dir: str
+    city: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8014
+    db: str | None = None
+    insecure_dev: bool = False
+    peers: dict[str, str] = field(default_factory=dict)
+    rate_bps: float | None = None
+    max_key_count: int = 100_000
+    workers: int = 1
+    refill_interval_s: float = 0.2
+
+    @property
+    def database_url(self) -> str:
+        return self.db or f"sqlite:///kme-{self.site}.db"
+
+    def file(self, name: str) -> Path:
+        return Path(self.pki_dir) / name
+
+    @property
+    def certificate(self) -> Path:
+        return self.file(f"kme-{self.site}.pem")
+
+    @property
+    def key(self) -> Path:
+        return self.file(f"kme-{self.site}-key.pem")
+
+    @property
+    def ca(self) -> Path:
+        return self.file("ca.pem")
+
+    @property
+    def kek(self) -> Path:
+        return self.file(f"kme-{self.site}.kek")
+
+    def check(self) -> None:
+        """Refuse what is unsafe or cannot work, before anything starts."""
+        if self.insecure_dev and not _is_loopback(self.host):
+            raise InputError(
+                f"--insecure-dev refuses to listen on {self.host}: only a loopback address "
+                "(127.0.0.1, ::1, localhost) is allowed without mutual TLS"
+            )
+        if not 1 <= self.port <= 65535:
+            raise InputError(f"port {self.port} is outside 1..65535")
+        if not 1 <= self.workers <= 64:
+            raise InputError("--workers must be between 1 and 64")
+        if self.workers > 1 and not self.database_url.startswith("postgresql"):
+            raise InputError(
+                "several workers need PostgreSQL (--db postgresql://…); SQLite is one process"
+            )
+        needed = [self.file(SIMULATION_SECRET), self.kek]
+        if not self.insecure_dev:
+            needed += [self.certificate, self.key, self.ca]
+        missing = [str(p) for p in needed if not p.is_file()]
+        if missing:
+            raise InputError(
+                "missing PKI files (make them with `qsafecity pki init` and "
+                f"`qsafecity pki issue kme {self.site}`): " + ", ".join(missing)
+            )
+        for peer, url in self.peers.items():
+            if not url.startswith("http://" if self.insecure_dev else "https://"):
+                raise InputError(
+                    f"peer {peer}: {url!r} must be an {'http' if self.insecure_dev else 'https'}:// URL"
+                )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_secret(path: Path, size: int) -> bytes:
+    data = path.read_bytes()
+    if len(data) != size:
+        raise InputError(f"{path} must hold exactly {size} bytes")
+    return data
+
+
+def _audit(event: str, fields: MutableMapping[str, object] | Any) -> None:
+    audit_log.info(json.dumps({"ts": round(time.time(), 3), "event": event, **dict(fields)}))
+
+
+def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
+    """The KME of ``config`` and the function that releases what it holds."""
+    config.check()
+    city = load_city(config.city)
+    directory = Directory.from_city(city)
+    if config.site not in directory.sites:
+        raise InputError(f"the city has no site {config.site!r}")
+    unknown = sorted(set(config.peers) - directory.sites)
+    if unknown:
+        raise InputError(f"--peer names unknown sites: {', '.join(unknown)}")
+    store = SQLKeyStore(config.database_url)
+    channel = HttpPeerChannel(
+        config.site,
+        config.peers,
+        certificate=None if config.insecure_dev else config.certificate,
+        key=None if config.insecure_dev else config.key,
+        ca=None if config.insecure_dev else config.ca,
+        insecure_dev=config.insecure_dev,
+    )
+    rate_model: KeyRateModel = (
+        FixedRateModel(config.rate_bps) if config.rate_bps is not None else DecoyBB84RateModel()
+    )
+    kme = KME(
+        site_id=config.site,
+        directory=directory,
+        store=store,
+        wrapper=KeyWrapper(_read_secret(config.kek, KEK_BYTES)),
+        source=SimulatedQKDDevice(_read_secret(config.file(SIMULATION_SECRET), 32)),
+        rate_model=rate_model,
+        channel=channel,
+        clock=time.time,
+        limits=KMELimits(max_key_count=config.max_key_count),
+        audit=_audit,
+    )
+
+    def release() -> None:
+        channel.close()
+        store.close()
+        _audit("kme-stopped", {"kme": config.site})
+
+    return kme, release
+
+
+def build_app(config: ServeConfig) -> FastAPI:
+    kme, release = build_kme(config)
+    return create_app(
+        kme,
+        insecure_dev=config.insecure_dev,
+        refill_interval_s=config.refill_interval_s,
+        on_shutdown=release,
+    )
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory uvicorn's worker processes call."""
+    raw = os.environ.get(CONFIG_VARIABLE)
+    if not raw:
+        raise InputError(f"{CONFIG_VARIABLE} is not set")
+    return build_app(ServeConfig(**json.loads(raw)))
+
+
+Scope = MutableMapping[str, Any]
+ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+def _with_client_certificate(app: ASGI, pem: str) -> ASGI:
+    async def app_with_certificate(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            extensions = dict(scope.get("extensions") or {})
+            extensions["tls"] = {"client_cert_chain": [pem], "client_cert_error": None}
+            scope = {**scope, "extensions": extensions}
+        await app(scope, receive, send)
+
+    return app_with_certificate
+
+
+class TLSClientCertH11(H11Protocol):
+    """uvicorn's h11 protocol, handing each connection's verified client certificate to the app."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is None:
+            return
+        der = ssl_object.getpeercert(binary_form=True)
+        if der:
+            self.app = _with_client_certificate(self.app, ssl.DER_cert_to_PEM_cert(der))
+
+    def shutdown(self) -> None:
+        # An idle keep-alive connection (a peer KME's pooled connection) is dropped at once: a TLS
+        # close would wait for a close_notify from a peer that is not reading, and hold the whole
+        # shutdown until uvicorn's graceful timeout. Requests in flight still finish first.
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.abort()
+        else:
+            super().shutdown()
+
+
+def serve(config: ServeConfig) -> None:
+    """Run the KME until SIGINT/SIGTERM; uvicorn finishes the requests in flight first."""
+    config.check()
+    if config.workers == 1:
+        # Build once here so that configuration errors surface before the server starts.
+        app: Any = build_app(config)
+    else:
+        build_kme(config)[1]()  # the same early check, then let each worker build its own
+        os.environ[CONFIG_VARIABLE] = json.dumps(asdict(config))
+        app = "qsafecity.api.server:app_from_environment"
+    tls: dict[str, Any] = {}
+    if not config.insecure_dev:
+        tls = {
+            "ssl_certfile": str(config.certificate),
+            "ssl_keyfile": str(config.key),
+            "ssl_ca_certs": str(config.ca),
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        }
+    uvicorn.run(
+        app,
+        factory=config.workers > 1,
+        host=config.host,
+        port=config.port,
+        workers=config.workers,
+        http=TLSClientCertH11,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        **tls,
+    )
