@@ -166,3 +166,20 @@ def test_the_planned_network_gives_every_critical_service_qkd(store) -> None:
         assert not city.alerts.find(Cause.QKD_LOST)
     finally:
         city.stop()
+
+
+def test_made_up_topics_are_refused_under_one_name(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 1)
+    gateway = city.gateways["dc-main"]
+    for index in range(50):
+        gateway.handle(f"qsafecity/v1/to/dc-main/svc-{index}/x/hs", b"\x00" * 10)
+        gateway.handle(f"qsafecity/v1/to/dc-main/air-quality/dev-{index}/data", b"junk")
+        gateway.handle("qsafecity/v1/to/dc-main/air-quality/air-quality@metering-hub/what", b"")
+        gateway.handle("not/a/topic", b"")
+    assert set(gateway.counters) <= set(city.routes) | {"(unknown)"}
+    assert gateway.counters["(unknown)"].rejected["forged-sender"] == 50
+    assert gateway.counters["air-quality"].rejected["tampered"] == 50
+    assert gateway.counters["air-quality"].rejected["malformed"] == 50
+    run(city, clock, 1)
+    assert city.store.reading_counts()["air-quality"] == 2

@@ -52,6 +52,8 @@ FLOOD_THRESHOLD: Final = 20
 #: How many recent sequence numbers per stream are remembered to tell a replay from a forgery.
 _SEEN_PER_STREAM: Final = 4_096
 TOPIC_ROOT: Final = "qsafecity/v1"
+#: The name under which messages for services this gateway does not serve are counted.
+UNKNOWN: Final = "(unknown)"
 
 
 def data_topic(site: str, service: str, sender: str) -> str:
@@ -173,6 +175,9 @@ class Gateway:
         if len(parts) != 7 or parts[2] != "to" or parts[3] != self.site:
             return
         service_id, sender, kind = parts[4], parts[5], parts[6]
+        if service_id not in self.routes:
+            # Counted under one name: topics a stranger makes up must not grow the counters.
+            service_id, sender = UNKNOWN, UNKNOWN
         with self._lock:
             if kind == "hs":
                 self._handshake(service_id, sender, payload)
