@@ -77,7 +77,10 @@ def up(
     )
     typer.echo(f"dashboard: {runner.url}")
     typer.echo(f"MQTT: {runner.mqtt_url}   database: {runner.store.url if runner.store else ''}")
-    typer.echo("drills: qsafecity drill eavesdrop --link dc-main-dc-reserve   (Ctrl-C stops)")
+    if runner.city.links:
+        example = runner.city.links[0].id
+        typer.echo(f"drills: qsafecity drill eavesdrop --link {example} --url {runner.url}")
+    typer.echo("Ctrl-C stops")
     try:
         runner.run_for(duration)
     except KeyboardInterrupt:

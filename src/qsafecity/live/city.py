@@ -273,11 +273,10 @@ class LiveCity:
 
     def _check_coverage(self, now: float, *, initial: bool = False) -> None:
         for route in self.routes.values():
-            if route.tier is not Tier.CRITICAL:
-                continue
-            covered = all(
-                self.keys.has_route(site, route.gateway_site) for site in route.senders.values()
-            )
+            remote = [site for site in route.senders.values() if site != route.gateway_site]
+            if route.tier is not Tier.CRITICAL or not remote:
+                continue  # traffic that stays within its site crosses no fibre to protect
+            covered = all(self.keys.has_route(site, route.gateway_site) for site in remote)
             before = self._coverage.get(route.service.id)
             self._coverage[route.service.id] = covered
             if before is None and covered:
