@@ -73,6 +73,18 @@ def exercise(runner: LiveRunner) -> None:
         assert "Traceback" not in reply.text
     reply = httpx.post(runner.url + "api/drills/flood", content=b"{not json", timeout=10)
     assert reply.status_code == 422
+    # A plain-text body (what a cross-site form could send) is refused, and so is a foreign Host.
+    body = b'{"link": "dc-main-dc-reserve"}'
+    reply = httpx.post(
+        runner.url + "api/drills/cut", content=body, headers={"content-type": "text/plain"}
+    )
+    assert reply.status_code == 422
+    reply = httpx.post(
+        runner.url + "api/drills/cut",
+        json={"link": "dc-main-dc-reserve"},
+        headers={"host": "attacker.example"},
+    )
+    assert reply.status_code == 400
 
 
 def stop_and_check(runner: LiveRunner) -> None:
