@@ -6,8 +6,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from tests.kms_testbed import MINI_CITY
 
-from kms_testbed import MINI_CITY
 from qsafecity.cli import main
 
 

@@ -10,8 +10,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.kms_testbed import (
+    MINI_CITY,
+    free_port,
+    make_pki,
+    start_kme,
+    stop_all,
+    wait_until_listening,
+)
 
-from kms_testbed import MINI_CITY, free_port, make_pki, start_kme, stop_all, wait_until_listening
 from qsafecity.api.client import ETSI014Client
 from qsafecity.errors import AccessDenied, InputError, KeyManagementError, KeyRequestError
 
