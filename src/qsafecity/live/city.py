@@ -47,6 +47,8 @@ from qsafecity.reports import build_document
 FLOOD_MESSAGES: Final = 60
 #: Simulated seconds the QKD links run before the city starts, so that pools are not empty.
 WARM_UP_S: Final = 1.0
+#: Message rates on the dashboard are averaged over this many simulated seconds.
+RATE_WINDOW_S: Final = 30.0
 #: Longest simulated step: a slow machine catches up in steps no longer than this.
 MAX_STEP_S: Final = 5.0
 
@@ -309,7 +311,7 @@ class LiveCity:
             service_id: sum(gw.counters[service_id].accepted for gw in self.gateways.values())
             for service_id in self.routes
         }
-        if now - since >= 5.0 or not counts:
+        if now - since >= RATE_WINDOW_S or not counts:
             if counts and now > since:
                 self._rates = {
                     sid: (current[sid] - counts.get(sid, 0)) / (now - since) for sid in current
