@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 from typing import Annotated, Any
 
 import httpx
@@ -77,7 +79,13 @@ def up(
     )
     typer.echo(f"dashboard: {runner.url}")
     typer.echo(f"MQTT: {runner.mqtt_url}   database: {runner.store.url if runner.store else ''}")
-    typer.echo("drills: qsafecity drill eavesdrop --link dc-main-dc-reserve   (Ctrl-C stops)")
+    if runner.city.links:
+        example = runner.city.links[0].id
+        typer.echo(f"drills: qsafecity drill eavesdrop --link {example} --url {runner.url}")
+    typer.echo("Ctrl-C stops")
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager stopping the city) stops as cleanly as Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
     try:
         runner.run_for(duration)
     except KeyboardInterrupt:
