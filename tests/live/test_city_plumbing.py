@@ -139,8 +139,8 @@ def test_no_valid_reading_is_lost_across_a_gateway_restart(fake_city) -> None:
 
 def test_the_planned_network_gives_every_critical_service_qkd(store) -> None:
     from qsafecity.live.bus import InMemoryBus
-    from qsafecity.live.city import QKDScope
     from qsafecity.live.crypto_protection import CryptoProtector
+    from qsafecity.live.options import QKDScope
     from qsafecity.manifests import load_city
 
     clock = ManualClock()
@@ -217,8 +217,8 @@ def test_a_city_without_qkd_links_runs_critical_traffic_on_pqc_and_loses_nothing
     tmp_path, store
 ) -> None:
     from qsafecity.live.bus import InMemoryBus
-    from qsafecity.live.city import QKDScope
     from qsafecity.live.crypto_protection import CryptoProtector
+    from qsafecity.live.options import QKDScope
     from qsafecity.manifests import load_city
 
     manifest = tmp_path / "tiny.yaml"

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from qsafecity.live.bus import EmbeddedBroker, MQTTBus
-from qsafecity.live.city import LiveCity, QKDScope
+from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ManualClock
 from qsafecity.live.crypto_protection import CryptoProtector
+from qsafecity.live.options import QKDScope
 from qsafecity.live.storage import Store
 from qsafecity.manifests import load_city
 

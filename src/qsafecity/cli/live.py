@@ -13,8 +13,7 @@ import typer
 
 from qsafecity.cli.city import CityArgument
 from qsafecity.errors import InputError, QSafeCityError
-from qsafecity.live.city import FLOOD_MESSAGES, QKDScope
-from qsafecity.live.runner import DEFAULT_PORT, LiveRunner, UpOptions
+from qsafecity.live.options import DEFAULT_PORT, FLOOD_MESSAGES, QKDScope
 from qsafecity.manifests import load_city
 
 drill_app = typer.Typer(
@@ -65,6 +64,10 @@ def up(
     if duration is not None and not (0.0 < duration <= 7 * 86_400.0 and math.isfinite(duration)):
         raise InputError(f"--duration must be in (0, 604800] seconds, got {duration}")
     manifest = load_city(city)
+    # Imported here: the live city pulls in MQTT, FastAPI, SQLAlchemy and the QKD engine, which
+    # no other command needs at start-up.
+    from qsafecity.live.runner import LiveRunner, UpOptions  # noqa: PLC0415
+
     runner = LiveRunner(
         manifest,
         UpOptions(

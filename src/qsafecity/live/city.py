@@ -20,7 +20,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Final
 
 import numpy as np
@@ -35,6 +34,7 @@ from qsafecity.live.clock import Clock
 from qsafecity.live.gateway import Gateway, Route, handshake_topic
 from qsafecity.live.keys import KeyNetwork
 from qsafecity.live.links import LinkState, QKDLinkRuntime, link_id, preset_for
+from qsafecity.live.options import FLOOD_MESSAGES, QKDScope
 from qsafecity.live.protection import Protector
 from qsafecity.live.sensors import DeviceFleet
 from qsafecity.live.storage import Store
@@ -44,21 +44,12 @@ from qsafecity.policy import classify
 from qsafecity.reports import build_document
 
 #: Number of messages a flood drill sends.
-FLOOD_MESSAGES: Final = 60
 #: Simulated seconds the QKD links run before the city starts, so that pools are not empty.
 WARM_UP_S: Final = 1.0
 #: Message rates on the dashboard are averaged over this many simulated seconds.
 RATE_WINDOW_S: Final = 30.0
 #: Longest simulated step: a slow machine catches up in steps no longer than this.
 MAX_STEP_S: Final = 5.0
-
-
-class QKDScope(StrEnum):
-    """Which fibre links carry QKD in the live city."""
-
-    PLAN = "plan"  # the links of the planner's least-cost plan (``qsafecity plan``)
-    MANIFEST = "manifest"  # only the links the manifest marks ``qkd: true``
-    DARK_FIBRE = "dark-fibre"  # those, plus every dark fibre the city owns (a what-if)
 
 
 def qkd_links_of(city: CityManifest, scope: QKDScope) -> tuple[list[Link], Plan | None]:

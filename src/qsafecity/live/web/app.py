@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from qsafecity.errors import InputError, QSafeCityError
-from qsafecity.live.city import FLOOD_MESSAGES, LiveCity
+from qsafecity.live.city import LiveCity
+from qsafecity.live.options import FLOOD_MESSAGES
 
 #: Seconds between two pushes of the state to each dashboard.
 PUSH_INTERVAL_S: Final = 1.0
