@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make run    sets everything up and runs the main job on the bundled sample city
+#   make run    sets everything up, assesses the bundled sample city and runs it live (dashboard)
 #   make test   sets everything up and runs the whole test suite (what .ci/run runs)
 # Needs only Python >= 3.11, pip and make on the machine.
 
@@ -10,8 +10,12 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: run test setup browser lint typecheck unit bench clean
 
+# How long `make run` keeps the live city up, in seconds (`.venv/bin/qsafecity up` runs until Ctrl-C).
+DURATION ?= 300
+
 run: setup
 	$(BIN)/qsafecity assess
+	$(BIN)/qsafecity up --duration $(DURATION)
 
 test: setup browser lint typecheck unit
 
