@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make run    sets everything up and runs the main job on the bundled sample city
+#   make run    sets everything up, assesses the bundled sample city and runs it live (dashboard)
 #   make test   sets everything up and runs the whole test suite (what .ci/run runs)
 # Needs only Python >= 3.11, pip and make on the machine.
 
@@ -8,12 +8,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test setup lint typecheck unit bench clean
+.PHONY: run test setup browser lint typecheck unit bench clean
+
+# How long `make run` keeps the live city up, in seconds (`.venv/bin/qsafecity up` runs until Ctrl-C).
+DURATION ?= 300
 
 run: setup
 	$(BIN)/qsafecity assess
+	$(BIN)/qsafecity up --duration $(DURATION)
 
-test: setup lint typecheck unit
+test: setup browser lint typecheck unit
 
 setup: $(STAMP)
 
@@ -22,6 +26,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The dashboard's browser test drives Debian's Chromium through Playwright (no browser download).
+# Installed here when missing and possible (root with apt-get); otherwise that one test skips and
+# says why.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the dashboard's browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium: the browser test will skip"; \
+	else echo "chromium is missing and cannot be installed here: the browser test will skip"; fi
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -96,6 +96,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--cascade-cpp", default=os.environ.get("QSAFECITY_PEER_CASCADE_CPP"))
     parser.add_argument("--cascade-python", default=os.environ.get("QSAFECITY_PEER_CASCADE_PYTHON"))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--python-max-bits",
+        type=int,
+        default=100_000,
+        help="Largest key given to cascade-python (10^6 takes minutes per run).",
+    )
     parser.add_argument("--sizes", default="10000,100000,1000000")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -110,8 +116,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     measured.setdefault("cascade-cpp", []).append(
                         cascade_cpp(args.cascade_cpp, size, variant)
                     )
-                # cascade-python takes seconds per 10^5 bits: measure it up to 10^5, twice.
-                if args.cascade_python and size <= 100_000 and repeat < 2:
+                # cascade-python takes seconds per 10^5 bits: twice per size, once at 10^6.
+                python_runs = 1 if size > 100_000 else 2
+                if args.cascade_python and size <= args.python_max_bits and repeat < python_runs:
                     measured.setdefault("cascade-python", []).append(
                         cascade_python(args.cascade_python, size, variant, repeat)
                     )

@@ -252,7 +252,7 @@ def test_out_of_range_fields_raise_value_error(field: str, value: object) -> Non
         seal(b"", pair.kem.public_key, **arguments)  # type: ignore[arg-type]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), profile=st.sampled_from(list(Profile)))
 def test_a_bit_flipped_anywhere_is_rejected(data: st.DataObject, profile: Profile) -> None:
     message = sealed_pair(profile, Tier.IMPORTANT, plaintext=b"meter 42", sequence=3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qsafecity.city.vocabulary import Tier
@@ -36,6 +36,7 @@ def establish(
     policy: RekeyPolicy | None = None,
     clock: FakeClock | None = None,
     replay_width: int = 0,
+    require_qkd: bool | None = None,
 ) -> tuple[Session, Session]:
     server, client = key_pair(profile), key_pair(profile, "client")
     lookup_key = responder_qkd or qkd
@@ -61,6 +62,7 @@ def establish(
         sender="node-3",
         verify_with=client.signing.verifying_key,
         qkd_keys=None if lookup_key is None else (lambda key_id: lookup_key),
+        require_qkd=require_qkd,
         policy=policy,
         clock=clock,
         replay_width=replay_width,
@@ -68,7 +70,7 @@ def establish(
     return initiator, responder
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages=st.lists(st.binary(max_size=1500), min_size=1, max_size=20))
 def test_messages_round_trip_in_both_directions(messages: list[bytes]) -> None:
     initiator, responder = establish()
@@ -80,7 +82,7 @@ def test_messages_round_trip_in_both_directions(messages: list[bytes]) -> None:
 @pytest.mark.parametrize("profile", list(Profile))
 def test_both_sides_agree_on_the_session(profile: Profile) -> None:
     tier = Tier.CRITICAL if profile is Profile.CRITICAL else Tier.IMPORTANT
-    initiator, responder = establish(profile, tier)
+    initiator, responder = establish(profile, tier, require_qkd=False)
     assert initiator.session_id == responder.session_id
     assert initiator.profile is responder.profile is profile
     assert registry.canonical(registry.Role.KEY_EXCHANGE, responder.key_exchange) is not None
@@ -203,11 +205,30 @@ def test_qkd_lookup_failures_and_requirements() -> None:
     for lookup in (None, missing, lambda key_id: QKDKey("other-id", os.urandom(32))):
         with pytest.raises(CryptoError):
             Session.accept(handshake, server.kem, replay=None, qkd_keys=lookup, **common)
+    # The responder of a critical service demands QKD by default; PQC alone must be asked for.
+    # The initiator refuses only when told to (the responder owns the policy).
+    with pytest.raises(PolicyViolation, match="needs a QKD key"):
+        Session.initiate(
+            server.kem.public_key,
+            service="s",
+            tier=Tier.CRITICAL,
+            sequence=2,
+            sign_with=client.signing,
+            require_qkd=True,
+        )
     _, plain = Session.initiate(
         server.kem.public_key, service="s", tier=Tier.CRITICAL, sequence=2, sign_with=client.signing
     )
     with pytest.raises(PolicyViolation):
-        Session.accept(plain, server.kem, replay=None, require_qkd=True, **common)
+        Session.accept(plain, server.kem, replay=None, **common)
+    Session.accept(plain, server.kem, replay=None, require_qkd=False, **common)
+    # A lower tier may still demand it.
+    pqc = key_pair(Profile.PQC)
+    _, lower = Session.initiate(pqc.kem.public_key, service="s", tier=Tier.IMPORTANT, sequence=3)
+    with pytest.raises(PolicyViolation):
+        Session.accept(
+            lower, pqc.kem, service="s", tier=Tier.IMPORTANT, replay=None, require_qkd=True
+        )
 
 
 def test_handshake_replay_and_message_kind_confusion_are_rejected() -> None:

@@ -201,6 +201,16 @@ CBOMKIT_STYLE = {
             },
         },
         {
+            # JCA spelling of AES-128 in CBC mode with PKCS#5 padding.
+            "type": "cryptographic-asset",
+            "bom-ref": "a9",
+            "name": "AES128-CBC-PKCS5",
+            "cryptoProperties": {
+                "assetType": "algorithm",
+                "algorithmProperties": {"primitive": "block-cipher", "mode": "cbc"},
+            },
+        },
+        {
             # A block cipher without a mode cannot be named by the registry (CBC or GCM?).
             "type": "cryptographic-asset",
             "bom-ref": "a7",
@@ -244,11 +254,12 @@ def test_a_cbomkit_style_cbom_is_attached_to_the_service_named_on_the_command_li
         document, city, source="firmware.cbom.json", service="traffic-light-control"
     )
     seen = result.observations["traffic-light-control"]
-    # ECDH on P-256 and ML-KEM-768 both appear: the weakest (quantum-vulnerable) one speaks.
+    # ECDH on P-256 and ML-KEM-768 both appear: the weakest (quantum-vulnerable) one speaks;
+    # AES-128-CBC and AES-128-GCM both appear: CBC, without integrity, is the weaker.
     assert (seen.key_exchange, seen.signature, seen.cipher) == (
         "ECDHE-P256",
         "RSA-2048",
-        "AES-128-GCM",
+        "AES-128-CBC",
     )
     assert result.unmapped == ("AES (cipher)", "SHA256 (unknown role)")
 

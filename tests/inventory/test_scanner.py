@@ -140,7 +140,7 @@ def test_many_endpoints_are_scanned_concurrently_in_order(
             Target("127.0.0.1", free_port(), "b"),
             Target("127.0.0.1", second, "c"),
         ]
-        settings = ProbeSettings(timeout_s=2.0, limiter=RateLimiter(1000))
+        settings = ProbeSettings(timeout_s=10.0, limiter=RateLimiter(1000))
         scans = scan_targets(targets, settings, now=NOW, concurrency=3, on_done=record)
     assert [s.service_id for s in scans] == ["a", "b", "c"]
     assert [s.status for s in scans] == [

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from qsafecity.live.bus import InMemoryBus
-from qsafecity.live.city import LiveCity, QKDScope
+from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ManualClock
 from qsafecity.live.crypto_protection import CryptoProtector
+from qsafecity.live.options import QKDScope
 from qsafecity.live.storage import Store
 from qsafecity.manifests import load_city
 

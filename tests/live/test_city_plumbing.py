@@ -139,8 +139,8 @@ def test_no_valid_reading_is_lost_across_a_gateway_restart(fake_city) -> None:
 
 def test_the_planned_network_gives_every_critical_service_qkd(store) -> None:
     from qsafecity.live.bus import InMemoryBus
-    from qsafecity.live.city import QKDScope
     from qsafecity.live.crypto_protection import CryptoProtector
+    from qsafecity.live.options import QKDScope
     from qsafecity.manifests import load_city
 
     clock = ManualClock()
@@ -164,5 +164,81 @@ def test_the_planned_network_gives_every_critical_service_qkd(store) -> None:
         drawn = {frozenset((link["a"], link["b"])) for link in snapshot["links"] if link["qkd"]}
         assert drawn == {frozenset((link.a, link.b)) for link in city.links}
         assert not city.alerts.find(Cause.QKD_LOST)
+    finally:
+        city.stop()
+
+
+def test_made_up_topics_are_refused_under_one_name(fake_city) -> None:
+    city, clock = fake_city
+    run(city, clock, 1)
+    gateway = city.gateways["dc-main"]
+    for index in range(50):
+        gateway.handle(f"qsafecity/v1/to/dc-main/svc-{index}/x/hs", b"\x00" * 10)
+        gateway.handle(f"qsafecity/v1/to/dc-main/air-quality/dev-{index}/data", b"junk")
+        gateway.handle("qsafecity/v1/to/dc-main/air-quality/air-quality@metering-hub/what", b"")
+        gateway.handle("not/a/topic", b"")
+    assert set(gateway.counters) <= set(city.routes) | {"(unknown)"}
+    assert gateway.counters["(unknown)"].rejected["forged-sender"] == 50
+    assert gateway.counters["air-quality"].rejected["tampered"] == 50
+    assert gateway.counters["air-quality"].rejected["malformed"] == 50
+    run(city, clock, 1)
+    assert city.store.reading_counts()["air-quality"] == 2
+
+
+TINY_CITY = """
+format: 1
+city: {name: Tiny}
+sites:
+  - {id: a, name: A, location: {lat: 50.0, lon: 30.0}}
+  - {id: b, name: B, location: {lat: 50.1, lon: 30.1}}
+links:
+  - {a: a, b: b, length_km: 20, fibre: leased}
+operators:
+  - {id: it, name: IT, type: municipal}
+services:
+  - id: cams
+    name: Cameras recorded on site
+    operator: it
+    function: public-safety-video
+    data: {categories: [video], shelf_life_years: 1}
+    endpoints: [a]
+    crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
+  - id: dispatch
+    name: Dispatch between two sites without QKD
+    operator: it
+    function: emergency-dispatch
+    data: {categories: [location], shelf_life_years: 1}
+    endpoints: [a, b]
+    crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
+"""
+
+
+def test_a_city_without_qkd_links_runs_critical_traffic_on_pqc_and_loses_nothing(
+    tmp_path, store
+) -> None:
+    from qsafecity.live.bus import InMemoryBus
+    from qsafecity.live.crypto_protection import CryptoProtector
+    from qsafecity.live.options import QKDScope
+    from qsafecity.manifests import load_city
+
+    manifest = tmp_path / "tiny.yaml"
+    manifest.write_text(TINY_CITY, encoding="utf-8")
+    clock = ManualClock()
+    city = LiveCity(
+        load_city(manifest),
+        bus=InMemoryBus(),
+        store=store,
+        protector=CryptoProtector(clock),
+        clock=clock,
+        scope=QKDScope.MANIFEST,
+    )
+    city.start()
+    try:
+        run(city, clock, 5)
+        assert city.store.reading_counts() == {"cams": 5, "dispatch": 5}
+        assert city.store.rejection_counts() == {}
+        assert city.fleet.devices[("cams", "cams@a")].protection == "pqc (within the site)"
+        assert city.fleet.devices[("dispatch", "dispatch@a")].protection == "pqc (no QKD route)"
+        assert [a.subject for a in city.alerts.find(Cause.QKD_LOST)] == ["dispatch"]
     finally:
         city.stop()

@@ -73,6 +73,18 @@ def exercise(runner: LiveRunner) -> None:
         assert "Traceback" not in reply.text
     reply = httpx.post(runner.url + "api/drills/flood", content=b"{not json", timeout=10)
     assert reply.status_code == 422
+    # A plain-text body (what a cross-site form could send) is refused, and so is a foreign Host.
+    body = b'{"link": "dc-main-dc-reserve"}'
+    reply = httpx.post(
+        runner.url + "api/drills/cut", content=body, headers={"content-type": "text/plain"}
+    )
+    assert reply.status_code == 422
+    reply = httpx.post(
+        runner.url + "api/drills/cut",
+        json={"link": "dc-main-dc-reserve"},
+        headers={"host": "attacker.example"},
+    )
+    assert reply.status_code == 400
 
 
 def stop_and_check(runner: LiveRunner) -> None:
@@ -83,10 +95,37 @@ def stop_and_check(runner: LiveRunner) -> None:
     assert summary["pending"] == 0
 
 
-def test_up_with_the_embedded_broker_and_sqlite() -> None:
+def test_up_with_the_embedded_broker_and_sqlite(capsys) -> None:
     runner = start(UpOptions(port=0, speed=20.0, tick_s=0.25))
     try:
         exercise(runner)
+        # The command line's drills reach the same running city.
+        main_exit = None
+        try:
+            main(["drill", "flood", "--service", "air-quality", "--url", runner.url])
+        except SystemExit as done:
+            main_exit = done.code
+        assert main_exit == 0
+        assert "flood on air-quality" in capsys.readouterr().out
+        wait_for(
+            lambda: any(a["cause"] == "flood" for a in state(runner)["alerts"]),
+            "the flood to be alerted",
+        )
+        with pytest.raises(SystemExit) as refused:
+            main(["drill", "downgrade", "--service", "no-such-service", "--url", runner.url])
+        assert refused.value.code == 2
+        assert "no-such-service" in capsys.readouterr().err
+        # Live updates: the event stream pushes the state.
+        with httpx.stream("GET", runner.url + "api/events", timeout=10) as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            lines = events.iter_lines()
+            assert next(lines) == "event: state"
+            assert next(lines).startswith('data: {"city":"Voronezh"')
+        assessment = httpx.get(runner.url + "api/assessment", timeout=10).json()
+        assert len(assessment["services"]) == len(state(runner)["services"])
+        page = httpx.get(runner.url, timeout=10)
+        assert page.status_code == 200
+        assert '<svg id="map"' in page.text
     finally:
         stop_and_check(runner)
 

@@ -17,10 +17,10 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-stdout = Console(highlight=False, soft_wrap=False)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=False, emoji=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def console_error(message: str) -> None:
     """Print an error as plain text on stderr (first line prefixed, the rest indented as given)."""
-    stderr.print(f"qsafecity: error: {message}", markup=False)
+    stderr.print(f"qsafecity: error: {message}", markup=False, emoji=False)

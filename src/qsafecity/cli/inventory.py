@@ -34,7 +34,7 @@ from qsafecity.inventory.documents import (
     read_scan_report,
     read_text,
 )
-from qsafecity.inventory.observe import observations_by_service
+from qsafecity.inventory.observe import observations_by_service, observed_key_exchange
 from qsafecity.inventory.probe import ProbeSettings, RateLimiter
 from qsafecity.inventory.results import EndpointScan, EndpointStatus, ScanReport
 from qsafecity.inventory.scanner import load_targets_text, parse_targets, scan_targets
@@ -166,7 +166,7 @@ def scan_table(scans: list[EndpointScan]) -> Table:
             result.status.value,
             " ".join(v.removeprefix("TLSv") for v in result.supported_versions),
             ", ".join(post_quantum) or ("none" if result.status is EndpointStatus.TLS else ""),
-            result.preferred_group or "",
+            result.preferred_group or observed_key_exchange(result) or "",
             certificate,
             ", ".join(serious),
         )

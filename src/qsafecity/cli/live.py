@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 from typing import Annotated, Any
 
 import httpx
@@ -11,8 +13,7 @@ import typer
 
 from qsafecity.cli.city import CityArgument
 from qsafecity.errors import InputError, QSafeCityError
-from qsafecity.live.city import FLOOD_MESSAGES, QKDScope
-from qsafecity.live.runner import DEFAULT_PORT, LiveRunner, UpOptions
+from qsafecity.live.options import DEFAULT_PORT, FLOOD_MESSAGES, QKDScope
 from qsafecity.manifests import load_city
 
 drill_app = typer.Typer(
@@ -63,6 +64,10 @@ def up(
     if duration is not None and not (0.0 < duration <= 7 * 86_400.0 and math.isfinite(duration)):
         raise InputError(f"--duration must be in (0, 604800] seconds, got {duration}")
     manifest = load_city(city)
+    # Imported here: the live city pulls in MQTT, FastAPI, SQLAlchemy and the QKD engine, which
+    # no other command needs at start-up.
+    from qsafecity.live.runner import LiveRunner, UpOptions  # noqa: PLC0415
+
     runner = LiveRunner(
         manifest,
         UpOptions(
@@ -77,7 +82,13 @@ def up(
     )
     typer.echo(f"dashboard: {runner.url}")
     typer.echo(f"MQTT: {runner.mqtt_url}   database: {runner.store.url if runner.store else ''}")
-    typer.echo("drills: qsafecity drill eavesdrop --link dc-main-dc-reserve   (Ctrl-C stops)")
+    if runner.city.links:
+        example = runner.city.links[0].id
+        typer.echo(f"drills: qsafecity drill eavesdrop --link {example} --url {runner.url}")
+    typer.echo("Ctrl-C stops")
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager stopping the city) stops as cleanly as Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
     try:
         runner.run_for(duration)
     except KeyboardInterrupt:

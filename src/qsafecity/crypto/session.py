@@ -194,6 +194,7 @@ class Session:
         sender: str = "",
         sign_with: SigningKey | None = None,
         qkd_key: QKDKey | None = None,
+        require_qkd: bool = False,
         rng: RandomSource | None = None,
         policy: RekeyPolicy | None = None,
         clock: Clock = time.monotonic,
@@ -203,7 +204,11 @@ class Session:
 
         ``sequence`` numbers this handshake among the sender's handshakes (the responder's replay
         window refuses a repeated one). With ``qkd_key`` the root key combines QKD and PQC.
+        ``require_qkd=True`` refuses to start without one. The rule that critical services
+        combine a QKD key is enforced by the responder (:meth:`accept`), which owns the policy.
         """
+        if qkd_key is None and require_qkd:
+            raise PolicyViolation(f"this {tier.value} session needs a QKD key")
         source = rng if rng is not None else OSRandom()
         secret = source.random_bytes(SESSION_SECRET_BYTES)
         handshake, _ = _seal_frame(
@@ -241,7 +246,7 @@ class Session:
         sender: str | None = None,
         verify_with: VerifyingKey | None = None,
         qkd_keys: Callable[[str], QKDKey] | None = None,
-        require_qkd: bool = False,
+        require_qkd: bool | None = None,
         policy: RekeyPolicy | None = None,
         clock: Clock = time.monotonic,
         replay_width: int = 0,
@@ -249,7 +254,8 @@ class Session:
         """Accept a handshake made by :meth:`initiate`; every check of ``open_sealed`` applies.
 
         ``qkd_keys`` looks up a QKD key by id (e.g. from the KMS); it is needed when the handshake
-        names one, and ``require_qkd`` refuses a handshake that names none. A lookup that fails
+        names one, and ``require_qkd`` (default: what the tier demands, i.e. yes for critical
+        services) refuses a handshake that names none. A lookup that fails
         should raise; its error is reported as a rejected handshake.
         """
         opened = _open_frame(
@@ -275,7 +281,7 @@ class Session:
                 raise CryptoError(_REJECTED) from error
             if qkd_key.key_id != header.qkd_key_id:
                 raise CryptoError(_REJECTED)
-        elif require_qkd:
+        elif _qkd_required(tier, require_qkd):
             raise PolicyViolation("this service demands a QKD key in the session handshake")
         if replay is not None:
             # Recorded only now that the handshake is authenticated and complete.
@@ -365,6 +371,11 @@ class Session:
             receive.advance_to(epoch, chain)
         self._replay.record(sequence)
         return plaintext
+
+
+def _qkd_required(tier: Tier, require_qkd: bool | None) -> bool:
+    """Critical services combine a QKD key unless the caller explicitly allows PQC alone."""
+    return tier is Tier.CRITICAL if require_qkd is None else require_qkd
 
 
 def _root(

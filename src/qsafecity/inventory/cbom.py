@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,6 @@ from cyclonedx.model.crypto import (
 )
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 
 from qsafecity.algorithms import ALGORITHMS, Algorithm, Role, canonical, lookup
 from qsafecity.city import CityManifest
@@ -69,6 +69,9 @@ _PRIMITIVE_ROLE: Final[dict[str, Role]] = {
     "block-cipher": Role.CIPHER,
     "stream-cipher": Role.CIPHER,
 }
+_AES_SPELLING: Final = re.compile(
+    r"^AES[-_/]?(?P<bits>128|192|256)[-_/](?P<mode>GCM|CBC)\b", re.IGNORECASE
+)
 _SUITE_CODES: Final = {name: code for code, name in TLS13_CIPHER_SUITES.items()}
 
 
@@ -293,7 +296,7 @@ def _add_certificate(builder: _Builder, facts: CertificateFacts, position: int) 
 def cbom_json(bom: Bom) -> str:
     """The CBOM as CycloneDX 1.6 JSON, validated against the official 1.6 schema."""
     text = JsonV1Dot6(bom).output_as_string(indent=2)
-    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    error = validate_cbom_text(text)
     if error is not None:
         raise InventoryError(f"the CBOM does not validate against CycloneDX 1.6: {error}")
     return text
@@ -301,6 +304,10 @@ def cbom_json(bom: Bom) -> str:
 
 def validate_cbom_text(text: str) -> str | None:
     """``None`` when ``text`` validates against the CycloneDX 1.6 schema, else the first error."""
+    # Imported here: jsonschema's format checkers take seconds to import, and every other
+    # command of the CLI (which imports this module) would pay for them.
+    from cyclonedx.validation.json import JsonStrictValidator  # noqa: PLC0415
+
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     return None if error is None else str(error)
 
@@ -362,6 +369,10 @@ def _name_algorithm(
         candidates += [f"{name}-{parameter}", f"{name}{parameter}"]
         if mode:
             candidates.append(f"{name}-{parameter}-{mode}")
+    spelled = _AES_SPELLING.match(name)
+    if spelled is not None:
+        # JCA-style names: AES128-CBC-PKCS5, AES_256/GCM/NoPadding.
+        candidates.append(f"AES-{spelled['bits']}-{spelled['mode'].upper()}")
     for candidate in candidates:
         found = canonical(role, candidate)
         if found is not None:

@@ -79,13 +79,19 @@ def observed_crypto(scan: EndpointScan, evidence: str | None = None) -> Observed
     )
 
 
-def _strength(role: Role, name: str) -> tuple[int, int]:
+def _strength(role: Role, name: str) -> tuple[int, int, bool]:
     algorithm = lookup(role, name)
-    return (algorithm.nist_quantum_level, algorithm.classical_bits)
+    # At equal levels a cipher without integrity (CBC) is the weaker one.
+    return (
+        algorithm.nist_quantum_level,
+        algorithm.classical_bits,
+        algorithm.authenticated_encryption,
+    )
 
 
 def weakest(role: Role, names: Iterable[str | None]) -> str | None:
-    """The weakest of ``names`` in ``role``: lowest NIST quantum level, then classical bits.
+    """The weakest of ``names`` in ``role``: lowest NIST quantum level, then classical bits,
+    then no authenticated encryption before authenticated encryption.
 
     A service is as strong as its weakest endpoint or code path (an attacker records the weakest
     connection). ``None`` entries (not observed) are ignored; ``None`` when nothing is left.

@@ -20,7 +20,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Final
 
 import numpy as np
@@ -35,6 +34,7 @@ from qsafecity.live.clock import Clock
 from qsafecity.live.gateway import Gateway, Route, handshake_topic
 from qsafecity.live.keys import KeyNetwork
 from qsafecity.live.links import LinkState, QKDLinkRuntime, link_id, preset_for
+from qsafecity.live.options import FLOOD_MESSAGES, QKDScope
 from qsafecity.live.protection import Protector
 from qsafecity.live.sensors import DeviceFleet
 from qsafecity.live.storage import Store
@@ -44,19 +44,12 @@ from qsafecity.policy import classify
 from qsafecity.reports import build_document
 
 #: Number of messages a flood drill sends.
-FLOOD_MESSAGES: Final = 60
 #: Simulated seconds the QKD links run before the city starts, so that pools are not empty.
 WARM_UP_S: Final = 1.0
+#: Message rates on the dashboard are averaged over this many simulated seconds.
+RATE_WINDOW_S: Final = 30.0
 #: Longest simulated step: a slow machine catches up in steps no longer than this.
 MAX_STEP_S: Final = 5.0
-
-
-class QKDScope(StrEnum):
-    """Which fibre links carry QKD in the live city."""
-
-    PLAN = "plan"  # the links of the planner's least-cost plan (``qsafecity plan``)
-    MANIFEST = "manifest"  # only the links the manifest marks ``qkd: true``
-    DARK_FIBRE = "dark-fibre"  # those, plus every dark fibre the city owns (a what-if)
 
 
 def qkd_links_of(city: CityManifest, scope: QKDScope) -> tuple[list[Link], Plan | None]:
@@ -273,11 +266,10 @@ class LiveCity:
 
     def _check_coverage(self, now: float, *, initial: bool = False) -> None:
         for route in self.routes.values():
-            if route.tier is not Tier.CRITICAL:
-                continue
-            covered = all(
-                self.keys.has_route(site, route.gateway_site) for site in route.senders.values()
-            )
+            remote = [site for site in route.senders.values() if site != route.gateway_site]
+            if route.tier is not Tier.CRITICAL or not remote:
+                continue  # traffic that stays within its site crosses no fibre to protect
+            covered = all(self.keys.has_route(site, route.gateway_site) for site in remote)
             before = self._coverage.get(route.service.id)
             self._coverage[route.service.id] = covered
             if before is None and covered:
@@ -310,7 +302,7 @@ class LiveCity:
             service_id: sum(gw.counters[service_id].accepted for gw in self.gateways.values())
             for service_id in self.routes
         }
-        if now - since >= 5.0 or not counts:
+        if now - since >= RATE_WINDOW_S or not counts:
             if counts and now > since:
                 self._rates = {
                     sid: (current[sid] - counts.get(sid, 0)) / (now - since) for sid in current

@@ -10,7 +10,8 @@ cause of a refusal is known; then the crypto layer checks everything again, opaq
 3. it is signed when the tier demands it (otherwise: **downgrade**) by the key enrolled for that
    sender (otherwise: **forged-sender**);
 4. a critical handshake names a QKD key, unless the KMEs have no route between the two sites, in
-   which case the stream runs on PQC alone and a critical alert says so (otherwise: **downgrade**);
+   which case the stream runs on PQC alone and a critical alert says so, or the traffic does not
+   leave its site (no fibre to protect) (otherwise: **downgrade**);
 5. its handshake sequence number was not seen before (otherwise: **replayed**);
 6. the crypto layer accepts it (otherwise: **tampered**).
 
@@ -52,6 +53,8 @@ FLOOD_THRESHOLD: Final = 20
 #: How many recent sequence numbers per stream are remembered to tell a replay from a forgery.
 _SEEN_PER_STREAM: Final = 4_096
 TOPIC_ROOT: Final = "qsafecity/v1"
+#: The name under which messages for services this gateway does not serve are counted.
+UNKNOWN: Final = "(unknown)"
 
 
 def data_topic(site: str, service: str, sender: str) -> str:
@@ -173,6 +176,9 @@ class Gateway:
         if len(parts) != 7 or parts[2] != "to" or parts[3] != self.site:
             return
         service_id, sender, kind = parts[4], parts[5], parts[6]
+        if service_id not in self.routes:
+            # Counted under one name: topics a stranger makes up must not grow the counters.
+            service_id, sender = UNKNOWN, UNKNOWN
         with self._lock:
             if kind == "hs":
                 self._handshake(service_id, sender, payload)
@@ -232,7 +238,8 @@ class Gateway:
             return
         source_site = route.senders[sender]
         pqc_only = False
-        if tier is Tier.CRITICAL and info.qkd_key_id is None:
+        within_site = source_site == self.site
+        if tier is Tier.CRITICAL and info.qkd_key_id is None and not within_site:
             if self.keys.has_route(source_site, self.site):
                 self._reject(
                     service_id,
@@ -262,15 +269,20 @@ class Gateway:
                 sender=sender,
                 signed_by=sender if info.signer_key_id is not None else None,
                 qkd_material=qkd_material,
-                require_qkd=tier is Tier.CRITICAL and not pqc_only,
+                require_qkd=tier is Tier.CRITICAL and not pqc_only and not within_site,
             )
         except (CryptoError, PolicyViolation, KeyManagementError):
             self._reject(service_id, sender, Cause.TAMPERED, "handshake did not open")
             return
         seen.add(info.sequence)
-        protection = (
-            "qkd+pqc" if receiver.qkd_key_id else ("pqc (no QKD route)" if pqc_only else "pqc")
-        )
+        if receiver.qkd_key_id:
+            protection = "qkd+pqc"
+        elif pqc_only:
+            protection = "pqc (no QKD route)"
+        elif within_site and tier is Tier.CRITICAL:
+            protection = "pqc (within the site)"
+        else:
+            protection = "pqc"
         self._streams[receiver.session_id] = _Stream(service_id, sender, receiver, protection)
         counters = self.counters[service_id]
         counters.handshakes += 1

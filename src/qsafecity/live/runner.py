@@ -21,15 +21,15 @@ import uvicorn
 from qsafecity.city.model import CityManifest
 from qsafecity.errors import InputError, QSafeCityError
 from qsafecity.live.bus import EmbeddedBroker, MQTTBus
-from qsafecity.live.city import LiveCity, QKDScope
+from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ScaledClock
 from qsafecity.live.crypto_protection import CryptoProtector
+from qsafecity.live.options import DEFAULT_PORT, QKDScope
 from qsafecity.live.storage import Store
 from qsafecity.live.web import create_app
 
 #: Wall seconds between two steps of the city (each device sends one reading per step).
 DEFAULT_TICK_S: Final = 1.0
-DEFAULT_PORT: Final = 8765
 
 
 @dataclass(frozen=True, slots=True)

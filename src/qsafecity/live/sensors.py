@@ -121,7 +121,8 @@ class DeviceFleet:
         qkd_id: str | None = None
         qkd_material: bytes | None = None
         device.qkd_route = ()
-        if route.tier is Tier.CRITICAL:
+        within_site = device.site == route.gateway_site
+        if route.tier is Tier.CRITICAL and not within_site:
             try:
                 key = self.keys.enc_key(
                     device.site, route.gateway_site, f"{service.id}@{route.gateway_site}"
@@ -146,7 +147,9 @@ class DeviceFleet:
             device.previous = {device.stream.session_id: device.stream}
         device.stream = stream
         device.stream_started_s = now_s
-        if route.tier is Tier.CRITICAL:
+        if route.tier is Tier.CRITICAL and within_site:
+            device.protection = "pqc (within the site)"
+        elif route.tier is Tier.CRITICAL:
             device.protection = "qkd+pqc" if qkd_id else "pqc (no QKD route)"
         else:
             device.protection = "pqc"

@@ -121,6 +121,10 @@ class Store:
         except (SQLAlchemyError, ModuleNotFoundError) as error:
             raise StorageError(f"cannot open the database {self.url}: {error}") from None
         self._lock = threading.Lock()
+        # Built once: the values come as parameters, so each insert reuses the compiled form.
+        self._insert_reading = (
+            self._insert()(ReadingRow).on_conflict_do_nothing().returning(ReadingRow.id)
+        )
 
     def _insert(self) -> Any:
         return sqlite.insert if self.backend == "sqlite" else postgresql.insert
@@ -140,15 +144,9 @@ class Store:
             "simulated_at_s": reading.simulated_at_s,
             "stored_at": dt.datetime.now(dt.UTC),
         }
-        statement = (
-            self._insert()(ReadingRow)
-            .values(**values)
-            .on_conflict_do_nothing()
-            .returning(ReadingRow.id)
-        )
         with self._lock, self.engine.begin() as connection:
             # A row comes back only when one was inserted (rowcount is unreliable across drivers).
-            return connection.execute(statement).first() is not None
+            return connection.execute(self._insert_reading, values).first() is not None
 
     def add_rejection(
         self, service_id: str, sender: str, site: str, cause: str, at_s: float

@@ -13,8 +13,8 @@ Constraints::
     sum_r x_gr + sum_{s in g} d_s u_s = sum_{s in g} d_s          every pair's demand met or dropped
     sum_{(g,r) over e} x_gr <= K_e (b_e + m_e)                     key rate of the link (all hops)
     m_e <= (U-1) b_e
-    x_gr <= min(D_g, U K_e) b_e        for e on r                 strong linking (tight LP bound)
-    x_gr <= D_g y_v                    for v inside r             relays need a trusted node
+    sum_{r through e} x_gr <= min(D_g, U K_e) b_e                strong linking (tight LP bound)
+    sum_{r through v} x_gr <= D_g y_v                            relays need a trusted node
     sum cost <= budget - mandatory PQC migration
 
 Objective: the present value of what is built plus a penalty P per critical service left
@@ -274,12 +274,21 @@ def _solve_once(
             total,
             total,
         )
+        # Linking, aggregated over the pair's routes through each element: all of the pair's key
+        # crossing a segment (or relayed at a site) needs it built. Summing the routes makes the
+        # LP bound much tighter than one row per route when the LP splits a pair's key.
+        through_segment: dict[str, list[int]] = defaultdict(list)
+        through_site: dict[str, list[int]] = defaultdict(list)
         for route, column in cols:
             for segment in route_segments(network, route):
-                cap = min(total, max_pairs * segment.key_rate_bps)
-                rows.add([(column, 1.0), (b_col[segment.id], -cap)], -math.inf, 0.0)
+                through_segment[segment.id].append(column)
             for site in route[1:-1]:
-                rows.add([(column, 1.0), (y_col[site], -total)], -math.inf, 0.0)
+                through_site[site].append(column)
+        for key, used_by in sorted(through_segment.items()):
+            cap = min(total, max_pairs * network.segment_by_id(key).key_rate_bps)
+            rows.add([(c, 1.0) for c in used_by] + [(b_col[key], -cap)], -math.inf, 0.0)
+        for site, used_by in sorted(through_site.items()):
+            rows.add([(c, 1.0) for c in used_by] + [(y_col[site], -total)], -math.inf, 0.0)
 
     on_segment: dict[str, list[int]] = defaultdict(list)
     for cols in route_cols.values():

@@ -75,7 +75,6 @@ class PlanningProblem:
     rekey: RekeyPolicy
     #: Operators' loan terms for the support programme (contractors with ``finance`` only).
     loans: dict[str, LoanTerms]
-    operator_types: dict[str, OperatorType]
     _pv_factor: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -189,7 +188,6 @@ def prepare(
         discount_rate_percent=city.assumptions.discount_rate_percent,
         rekey=policy,
         loans=loans,
-        operator_types={operator.id: operator.type for operator in city.operators},
     )
     pairs = _critical_pairs(demands)
     metrics = (BY_LENGTH, BY_HOPS, cost_metric(problem))

@@ -230,6 +230,17 @@ def _shuffle_pass(
 
 
 @numba.njit(cache=True, nogil=True)
+def _popcount(word: np.uint64) -> int:
+    """Set bits of a 64-bit word (SWAR, Hacker's Delight 5-1)."""
+    word = word - ((word >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    word = (word & np.uint64(0x3333333333333333)) + (
+        (word >> np.uint64(2)) & np.uint64(0x3333333333333333)
+    )
+    word = (word + (word >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((word * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(cache=True, nogil=True)
 def _half_pass(
     alice: BitArray,
     bob: BitArray,
@@ -238,30 +249,33 @@ def _half_pass(
     seed: np.uint64,
 ) -> tuple[int, BitArray, BitArray]:
     """A BICONF pass: a uniformly random half (each bit in with probability 1/2) then its
-    complement; return the size of the half and both parties' parities of the two blocks."""
+    complement; return the size of the half and both parties' parities of the two blocks.
+
+    The random words are drawn first and their bits counted, so that the sweep that places every
+    index can run without branches (a data-dependent branch would be mispredicted half the time).
+    """
     size = order.size
     state = np.empty(1, dtype=np.uint64)
     state[0] = seed
+    words = np.empty((size + 63) // 64, dtype=np.uint64)
     chosen = 0
-    word = np.uint64(0)
-    for index in range(size):
-        if index % 64 == 0:
-            word = _splitmix64(state)
-        if (word >> np.uint64(index % 64)) & np.uint64(1):
-            order[chosen] = index
-            chosen += 1
-    rest = chosen
+    for w in range(words.size):
+        word = _splitmix64(state)
+        if w == words.size - 1 and size % 64:
+            word &= (np.uint64(1) << np.uint64(size % 64)) - np.uint64(1)
+        words[w] = word
+        chosen += _popcount(word)
     alice_parity = np.zeros(2, dtype=np.uint8)
     bob_parity = np.zeros(2, dtype=np.uint8)
+    in_half = 0
+    in_rest = chosen
     for index in range(size):
-        block_of[index] = 1
-    for position in range(chosen):
-        block_of[order[position]] = 0
-    for index in range(size):
-        block = block_of[index]
-        if block == 1:
-            order[rest] = index
-            rest += 1
+        bit = int((words[index >> 6] >> np.uint64(index & 63)) & np.uint64(1))
+        block = 1 - bit
+        block_of[index] = block
+        order[bit * in_half + block * in_rest] = index
+        in_half += bit
+        in_rest += block
         alice_parity[block] ^= alice[index]
         bob_parity[block] ^= bob[index]
     return chosen, alice_parity, bob_parity

@@ -28,9 +28,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from qsafecity.errors import InputError, QSafeCityError
-from qsafecity.live.city import FLOOD_MESSAGES, LiveCity
+from qsafecity.live.city import LiveCity
+from qsafecity.live.options import FLOOD_MESSAGES
 
 #: Seconds between two pushes of the state to each dashboard.
 PUSH_INTERVAL_S: Final = 1.0
@@ -64,6 +66,11 @@ def create_app(city: LiveCity, stopping: threading.Event | None = None) -> FastA
     """The app of ``city``; SSE streams end when ``stopping`` is set."""
     stop = stopping or threading.Event()
     app = FastAPI(title=f"qsafecity live: {city.city.city.name}", docs_url="/api/docs")
+    # Only loopback names: a page elsewhere cannot reach the drill API by rebinding its own name
+    # to 127.0.0.1 (DNS rebinding), and JSON bodies need a preflight no origin passes.
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "::1", "[::1]"]
+    )
     static = files("qsafecity.live.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -166,7 +166,7 @@ function render(state) {
     `sent ${t.sent ?? 0} · stored ${t.accepted ?? 0} · rejected ${t.rejected ?? 0} · relayed keys ${state.relayed_keys}`;
   const a = state.assessment;
   document.getElementById("assessment").textContent =
-    `· assessment ${a.now_year}: compliant today ${JSON.stringify(a.compliant_by_tier)} of ${JSON.stringify(a.services_by_tier)}, at risk ${a.at_risk}`;
+    `· assessment ${a.now_year}: compliant today ${Object.keys(a.services_by_tier).map((t) => `${t} ${a.compliant_by_tier[t] ?? 0}/${a.services_by_tier[t]}`).join(', ')}; at risk ${a.at_risk}`;
   const p = state.plan;
   document.getElementById("plan").textContent = p
     ? `· plan: ${p.qkd_links} QKD links (${p.new_links} new), capex ${p.capex.toLocaleString()} ${p.currency}, ` +
