@@ -34,7 +34,7 @@ def _ok(response: Any) -> dict[str, Any]:
     return body
 
 
-def _error(response: Any, status: int, contains: str = "") -> dict[str, Any]:
+def _expect_error(response: Any, status: int, contains: str = "") -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     # The spec's error body and nothing else: a message, optionally details (a list of objects).
@@ -80,7 +80,7 @@ def test_enc_keys_then_dec_keys_post_forms(api: APIBed) -> None:
     fetched = _ok(api.call("b", "video@b", "POST", "/api/v1/keys/video@a/dec_keys", json=ids))
     assert fetched == container
     # Delivered once: the second time the key id is unknown.
-    _error(
+    _expect_error(
         api.call("b", "video@b", "POST", "/api/v1/keys/video@a/dec_keys", json=ids),
         400,
         "already delivered",
@@ -107,7 +107,7 @@ def test_the_specs_example_body_is_refused_for_its_mandatory_extensions(api: API
         "extension_mandatory": [{"abc_route_type": "direct"}, {"abc_transfer_method": "qkd"}],
         "extension_optional": [{"abc_max_age": 30000}],
     }
-    _error(_enc(api, body), 400, "abc_route_type")
+    _expect_error(_enc(api, body), 400, "abc_route_type")
     del body["extension_mandatory"]
     assert len(_ok(_enc(api, body))["keys"]) == 3  # optional extensions may be ignored
 
@@ -138,7 +138,7 @@ def test_the_specs_example_body_is_refused_for_its_mandatory_extensions(api: API
 def test_enc_keys_rejects_what_breaks_the_rules_with_400(
     api: APIBed, body: object, contains: str
 ) -> None:
-    _error(_enc(api, body), 400, contains)
+    _expect_error(_enc(api, body), 400, contains)
 
 
 def test_malformed_json_is_a_400(api: APIBed) -> None:
@@ -150,9 +150,9 @@ def test_malformed_json_is_a_400(api: APIBed) -> None:
         content=b'{"number": 1,',
         headers={"content-type": "application/json", "X-SAE-ID": "video@a"},
     )
-    _error(response, 400)
+    _expect_error(response, 400)
     response = api.call("a", "video@a", "GET", "/api/v1/keys/video@b/enc_keys?number=two&size=256")
-    _error(response, 400, "number")
+    _expect_error(response, 400, "number")
 
 
 @pytest.mark.parametrize(
@@ -170,12 +170,12 @@ def test_malformed_json_is_a_400(api: APIBed) -> None:
 def test_status_authorisation(api: APIBed, case: tuple[str, str | None, str, int, str]) -> None:
     site, sae, path, status, contains = case
     method = "PUT" if status == 400 and not contains else "GET"
-    _error(api.call(site, sae, method, path), status, contains)
+    _expect_error(api.call(site, sae, method, path), status, contains)
 
 
 def test_unknown_paths_inside_the_api_are_400_not_404(api: APIBed) -> None:
-    _error(api.call("a", "video@a", "GET", "/api/v1/keys/video@b/other"), 400)
-    _error(api.call("a", "video@a", "GET", "/api/v1/keys"), 400)
+    _expect_error(api.call("a", "video@a", "GET", "/api/v1/keys/video@b/other"), 400)
+    _expect_error(api.call("a", "video@a", "GET", "/api/v1/keys"), 400)
 
 
 def test_dec_keys_authorisation_and_key_id_rules(api: APIBed) -> None:
@@ -194,30 +194,32 @@ def test_dec_keys_authorisation_and_key_id_rules(api: APIBed) -> None:
         return api.call(site, sae, "POST", f"/api/v1/keys/{master}/dec_keys", json=body)
 
     # The master may not fetch its own key; another service's SAE may not either.
-    _error(dec("a", "dispatch@a", "dispatch@b", ids), 401)
-    _error(dec("b", "video@b", "video@a", ids), 401)
+    _expect_error(dec("a", "dispatch@a", "dispatch@b", ids), 401)
+    _expect_error(dec("b", "video@b", "video@a", ids), 401)
     # Wrong master named, malformed and unknown ids.
-    _error(dec("b", "dispatch@b", "dispatch@c", ids), 400, "not issued by dispatch@c")
-    _error(dec("b", "dispatch@b", "dispatch@a", {"key_IDs": []}), 400)
-    _error(dec("b", "dispatch@b", "dispatch@a", {"key_IDs": [{"key_ID": "x" * 65}]}), 400)
-    _error(dec("b", "dispatch@b", "dispatch@a", {"key_IDs": [{"key_ID": "abc"}]}), 400, "UUID")
-    _error(
+    _expect_error(dec("b", "dispatch@b", "dispatch@c", ids), 400, "not issued by dispatch@c")
+    _expect_error(dec("b", "dispatch@b", "dispatch@a", {"key_IDs": []}), 400)
+    _expect_error(dec("b", "dispatch@b", "dispatch@a", {"key_IDs": [{"key_ID": "x" * 65}]}), 400)
+    _expect_error(
+        dec("b", "dispatch@b", "dispatch@a", {"key_IDs": [{"key_ID": "abc"}]}), 400, "UUID"
+    )
+    _expect_error(
         dec("b", "dispatch@b", "dispatch@a", {"key_IDs": [{"key_ID": str(uuid.uuid4())}]}),
         400,
         "unknown",
     )
-    _error(dec("b", "dispatch@b", "dispatch@a", None), 400)
-    _error(dec("b", "dispatch@b", "dispatch@a", {"key_IDs": [{"key_ID": 5}]}), 400)
+    _expect_error(dec("b", "dispatch@b", "dispatch@a", None), 400)
+    _expect_error(dec("b", "dispatch@b", "dispatch@a", {"key_IDs": [{"key_ID": 5}]}), 400)
     # Each multicast slave gets the key once, at its own KME.
     assert _ok(dec("b", "dispatch@b", "dispatch@a", ids))["keys"] == [issued]
-    _error(dec("b", "dispatch@b", "dispatch@a", ids), 400)
+    _expect_error(dec("b", "dispatch@b", "dispatch@a", ids), 400)
     assert _ok(dec("c", "dispatch@c", "dispatch@a", ids))["keys"] == [issued]
-    _error(dec("c", "dispatch@c", "dispatch@a", ids), 400)
+    _expect_error(dec("c", "dispatch@c", "dispatch@a", ids), 400)
 
 
 def test_no_key_material_gives_503_with_a_reason(api: APIBed) -> None:
     api.bed.network.down.update({"b", "d"})
-    body = _error(
+    body = _expect_error(
         api.call("a", "dispatch@a", "POST", "/api/v1/keys/dispatch@c/enc_keys", json={}),
         503,
         "no route from KME a to KME c",
@@ -239,7 +241,7 @@ def test_health_readiness_and_metrics(api: APIBed) -> None:
     ready = _ok(api.call("a", None, "GET", "/readyz"))
     assert ready["pools"] == {"a~b": 1000, "a~d": 1000}
     _ok(_enc(api, {"number": 2}))
-    _error(_enc(api, {"number": 0}), 400)
+    _expect_error(_enc(api, {"number": 0}), 400)
     response = api.call("a", None, "GET", "/metrics")
     text = response.text
     assert 'qsafecity_kme_pool_blocks{link="a~b"} 998.0' in text
