@@ -195,3 +195,39 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("qsafecity: error:")
     assert "Traceback" not in done.stderr
+
+
+def test_observed_cryptography_beats_declared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qsafecity.inventory.documents import observations_json
+    from qsafecity.policy import ObservedCrypto
+
+    observed = tmp_path / "observed.json"
+    seen = ObservedCrypto("e-gov-portal", "TLS scan of 127.0.0.1:8443", key_exchange="ECDHE-P256")
+    observed.write_text(observations_json({"e-gov-portal": seen}))
+    code, out, err = run(["assess", "--observed", str(observed), "-f", "json"], capsys)
+    assert code == 0, err
+    portal = next(s for s in json.loads(out)["services"] if s["id"] == "e-gov-portal")
+    assert portal["effective_crypto"]["key_exchange"] == "ECDHE-P256"
+    assert portal["effective_crypto"]["observed"] == ["key_exchange"]
+    assert "DECLARED-OBSERVED-MISMATCH" in {f["code"] for f in portal["findings"]}
+
+
+def test_observations_must_name_services_of_the_city(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qsafecity.inventory.documents import observations_json
+    from qsafecity.policy import ObservedCrypto
+
+    observed = tmp_path / "observed.json"
+    observed.write_text(
+        observations_json({"ghost": ObservedCrypto("ghost", "scan", key_exchange="X25519")})
+    )
+    code, _, err = run(["assess", "--observed", str(observed)], capsys)
+    assert code == 2
+    assert "ghost" in err
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    assert run(["assess", "--observed", str(garbage)], capsys)[0] == 2
+    assert run(["assess", "--scan", str(tmp_path / "missing.json")], capsys)[0] == 2

@@ -59,6 +59,8 @@ def test_html_is_self_contained() -> None:
         assert f'id="{div}"' in html
     assert "Voronezh" in html
     assert "emergency-dispatch-112" in html
+    assert "Migration backlog" in html
+    assert "start by" in html
 
 
 def test_html_escapes_hostile_names() -> None:

@@ -14,6 +14,7 @@ from rich.console import Console
 from qsafecity.assessment import assess as assess_city
 from qsafecity.cli._app import stdout
 from qsafecity.cli.city import CityArgument
+from qsafecity.cli.inventory import load_observation_files
 from qsafecity.errors import InputError, QSafeCityError
 from qsafecity.manifests import load_city, load_forecast, write_output
 from qsafecity.policy import Severity
@@ -78,6 +79,14 @@ def assess(
             "--fail-on", help="Exit 1 when a finding is at least this severe (info..critical)."
         ),
     ] = None,
+    scan_results: Annotated[
+        Path | None,
+        typer.Option("--scan", help="Scan results of `qsafecity scan -o`: observed beats declared."),
+    ] = None,
+    observed: Annotated[
+        Path | None,
+        typer.Option("--observed", help="Observations file of `qsafecity cbom import -o`."),
+    ] = None,
     schema: Annotated[
         bool,
         typer.Option(
@@ -96,7 +105,13 @@ def assess(
     threshold = _severity(fail_on)
     manifest = load_city(city)
     chosen_forecast = load_forecast(forecast) if forecast is not None else None
-    result = assess_city(manifest, now_year=dt.date.today().year, forecast=chosen_forecast)
+    observations = load_observation_files(scan_results, observed, set(manifest.services_by_id))
+    result = assess_city(
+        manifest,
+        now_year=dt.date.today().year,
+        forecast=chosen_forecast,
+        observations=observations,
+    )
     kind = _format_for(output, output_format)
     if kind is OutputFormat.JSON:
         text = render_json(result)

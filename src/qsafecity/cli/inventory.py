@@ -283,9 +283,10 @@ def cbom_import(
 # --- backlog -----------------------------------------------------------------------------------
 
 
-def _observations(
+def load_observation_files(
     scan_results: Path | None, observed: Path | None, city_services: set[str]
 ) -> dict[str, ObservedCrypto]:
+    """Observed cryptography from a scan report and/or an observations file (scans win)."""
     found: dict[str, ObservedCrypto] = {}
     if observed is not None:
         found.update(read_observations(observed))
@@ -310,7 +311,7 @@ def backlog(
 ) -> None:
     """The migration backlog: each service, what to change, by when, in which order."""
     manifest = load_city(city)
-    observations = _observations(scan_results, observed, set(manifest.services_by_id))
+    observations = load_observation_files(scan_results, observed, set(manifest.services_by_id))
     result = migration_backlog(
         assess(manifest, now_year=dt.date.today().year, observations=observations)
     )

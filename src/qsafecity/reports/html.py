@@ -2,7 +2,8 @@
 
 Charts: mean exposure of data sent each year per tier if services migrate as planned, with the
 CRQC forecast; services per tier, compliant or not; findings by severity. Then every service with
-its findings and every operator with its contract findings and subsidy.
+its findings, every operator with its contract findings and subsidy, and the migration backlog
+(``qsafecity.inventory.backlog``: what to change, start by, due, in order).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from plotly.offline import get_plotlyjs
 
 from qsafecity.assessment import CityAssessment
 from qsafecity.city.vocabulary import Tier
+from qsafecity.inventory.backlog import migration_backlog
 from qsafecity.policy import Severity
 from qsafecity.reports.json_document import build_document
 
@@ -133,6 +135,7 @@ def render_html(result: CityAssessment) -> str:
             _figure_html(findings_figure(result), "findings"),
         ],
         "tiers": [t.value for t in Tier],
+        "backlog": migration_backlog(result).as_data(),
         "severity_colours": {s.value: c for s, c in _SEVERITY_COLOURS.items()},
     }
     return _environment().get_template("assessment.html.j2").render(**context)
