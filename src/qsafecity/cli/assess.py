@@ -81,7 +81,9 @@ def assess(
     ] = None,
     scan_results: Annotated[
         Path | None,
-        typer.Option("--scan", help="Scan results of `qsafecity scan -o`: observed beats declared."),
+        typer.Option(
+            "--scan", help="Scan results of `qsafecity scan -o`: observed beats declared."
+        ),
     ] = None,
     observed: Annotated[
         Path | None,
