@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qsafecity.algorithms import Algorithm, Family, Role, lookup
+from qsafecity.algorithms import Family
 from qsafecity.city.model import CityManifest, Operator, Service
 from qsafecity.city.vocabulary import Tier
 from qsafecity.errors import ForecastError
@@ -23,7 +23,8 @@ from qsafecity.policy import (
     SupportEntry,
     check_contract,
     classify,
-    judge_crypto,
+    effective_crypto,
+    judge_effective,
     profile_for,
     support_for,
 )
@@ -171,15 +172,14 @@ def assess(
     services = city.services
 
     classifications = [classify(s) for s in services]
-    declared_kex = [lookup(Role.KEY_EXCHANGE, s.crypto.key_exchange) for s in services]
-    # What can be harvested today is decided by the key exchange actually in use.
-    effective_kex = [
-        _observed_or(observed.get(s.id), declared)
-        for s, declared in zip(services, declared_kex, strict=True)
-    ]
+    # Observed beats declared: resolved once per service, for the risk and for the judgement.
+    resolved = [effective_crypto(s, observed.get(s.id)) for s in services]
     shelf = np.array([s.data.shelf_life_years for s in services], dtype=np.float64)
     migration = np.array([s.migration_years for s in services], dtype=np.float64)
-    vulnerable = np.array([k.quantum_vulnerable for k in effective_kex], dtype=np.bool_)
+    # What can be harvested today is decided by the key exchange actually in use.
+    vulnerable = np.array(
+        [crypto.key_exchange.quantum_vulnerable for crypto, _ in resolved], dtype=np.bool_
+    )
     bounds = {
         bound: exposure(
             chosen_forecast,
@@ -195,11 +195,8 @@ def assess(
 
     assessed = []
     for index, (service, classification) in enumerate(zip(services, classifications, strict=True)):
-        seen = observed.get(service.id)
-        cipher = (
-            seen.cipher if seen is not None and seen.cipher is not None else service.crypto.cipher
-        )
-        in_clear = effective_kex[index].family is Family.NONE or cipher.lower() == "none"
+        crypto, mismatches = resolved[index]
+        in_clear = crypto.key_exchange.family is Family.NONE or crypto.cipher.family is Family.NONE
         low, high = _bound_at(bounds["low"], index), _bound_at(bounds["high"], index)
         if in_clear:
             # Without a key exchange or a cipher, the data needs no quantum computer to be read:
@@ -215,13 +212,14 @@ def assess(
             high=high,
         )
         profile = profile_for(classification.tier)
-        judgement = judge_crypto(
+        judgement = judge_effective(
             service,
             classification.tier,
             profile,
+            crypto,
+            mismatches,
             now_year=year,
             at_risk=risk.high.at_risk,
-            observed=observed.get(service.id),
         )
         assessed.append(ServiceAssessment(service, classification, profile, judgement, risk))
 
@@ -238,15 +236,6 @@ def assess(
         ),
         observed_services=tuple(sorted(sid for sid in observed if sid in city.services_by_id)),
     )
-
-
-def _observed_or(observation: ObservedCrypto | None, declared: Algorithm) -> Algorithm:
-    if observation is None or observation.key_exchange is None:
-        return declared
-    try:
-        return lookup(Role.KEY_EXCHANGE, observation.key_exchange)
-    except KeyError:
-        return declared
 
 
 def _bound_at(values: Exposure, index: int) -> RiskBound:

@@ -7,7 +7,13 @@
 * ``support_for`` and ``annuity`` compute the state support programme for QKD lines.
 """
 
-from qsafecity.policy.compliance import CryptoJudgement, EffectiveCrypto, judge_crypto
+from qsafecity.policy.compliance import (
+    CryptoJudgement,
+    EffectiveCrypto,
+    effective_crypto,
+    judge_crypto,
+    judge_effective,
+)
 from qsafecity.policy.contracts import check_contract
 from qsafecity.policy.findings import Finding, Severity
 from qsafecity.policy.observed import ObservedCrypto
@@ -42,7 +48,9 @@ __all__ = [
     "annuity",
     "check_contract",
     "classify",
+    "effective_crypto",
     "judge_crypto",
+    "judge_effective",
     "profile_for",
     "qkd_line_cost",
     "qkd_lines_needed",

@@ -125,7 +125,25 @@ def judge_crypto(
     observed: ObservedCrypto | None = None,
 ) -> CryptoJudgement:
     """Every finding about ``service``'s cryptography, and whether it meets ``profile``."""
-    effective, findings = effective_crypto(service, observed)
+    effective, mismatches = effective_crypto(service, observed)
+    return judge_effective(
+        service, tier, profile, effective, mismatches, now_year=now_year, at_risk=at_risk
+    )
+
+
+def judge_effective(
+    service: Service,
+    tier: Tier,
+    profile: ProtectionProfile,
+    effective: EffectiveCrypto,
+    mismatches: list[Finding],
+    *,
+    now_year: int,
+    at_risk: bool,
+) -> CryptoJudgement:
+    """``judge_crypto`` for a caller that has already resolved the effective cryptography
+    (``effective_crypto``) and its mismatch findings, so that it is resolved once per service."""
+    findings = list(mismatches)
     all_public = set(service.data.categories) <= {"public"}
     findings += _key_exchange_findings(
         service, tier, profile, effective.key_exchange, at_risk, all_public
