@@ -113,12 +113,13 @@ def _assert_exactly_once(result: LoadResult) -> None:
 
 
 def _audited_deliveries(process: subprocess.Popen[bytes]) -> set[str]:
-    """Key ids the KME's audit log says it delivered (written after the commit)."""
+    """Key ids the KME's audit log says it delivered or was committing the delivery of (the
+    second is logged before the commit, so a kill between commit and log still leaves a trace)."""
     delivered: set[str] = set()
     for line in kme_log(process).splitlines():
         if line.startswith("{"):
             event = json.loads(line)
-            if event.get("event") == "dec_keys":
+            if event.get("event") in ("dec_keys", "dec_keys-committing"):
                 delivered.update(event["key_ids"])
     return delivered
 

@@ -727,6 +727,14 @@ class KME:
                 else:
                     tx.delete_key(key_id)
                 origins.setdefault(row.origin_kme, []).append(key_id)
+            # Logged before the commit: a process killed between the commit and the "dec_keys"
+            # event below leaves this one, so that the audit log never misses a delivery. An
+            # event without its "dec_keys" twin means the commit may or may not have happened;
+            # the store says which (a delivered key is gone).
+            self.audit(
+                "dec_keys-committing",
+                {"kme": self.site_id, "slave_sae": caller_id, "key_ids": list(key_ids)},
+            )
         self.stats["keys_delivered"] += len(delivered)
         self.audit(
             "dec_keys",
