@@ -254,3 +254,75 @@ def test_rekey_policy_rejects_nonsense() -> None:
     for arguments in ({"max_messages": 0}, {"max_age_s": 0.0}, {"max_skipped_epochs": 0}):
         with pytest.raises(ValueError, match="positive"):
             RekeyPolicy(**arguments)  # type: ignore[arg-type]
+
+
+def test_a_sender_that_is_not_bursting_rekeys_exactly_on_time() -> None:
+    clock = FakeClock()
+    initiator, responder = establish(policy=RekeyPolicy(max_age_s=60.0), clock=clock)
+    epochs = []
+    for _ in range(130):  # one message a second: the clock is read at every message
+        responder.open(initiator.seal(b"tick"))
+        epochs.append(initiator.send_epoch)
+        clock.now_s += 1.0
+    assert epochs == [0] * 60 + [1] * 60 + [2] * 10
+    assert responder.receive_epoch == 2
+
+
+def test_a_bursting_sender_overruns_the_key_age_by_at_most_the_documented_bound() -> None:
+    from qsafecity.crypto.session import CLOCK_CHECK_MAX_EVERY
+
+    clock = FakeClock()
+    initiator, responder = establish(policy=RekeyPolicy(max_age_s=60.0), clock=clock)
+    for _ in range(1000):  # a burst: the clock does not move between messages
+        responder.open(initiator.seal(b"burst"))
+    assert initiator.send_epoch == 0
+    clock.now_s += 60.0  # the key is now due; the burst goes on
+    late = 0
+    while initiator.send_epoch == 0:
+        responder.open(initiator.seal(b"burst"))
+        late += 1 if initiator.send_epoch == 0 else 0
+    assert late <= CLOCK_CHECK_MAX_EVERY - 1
+    # A fresh epoch starts by reading the clock again at every message.
+    clock.now_s += 60.0
+    initiator.seal(b"after a pause")
+    assert initiator.send_epoch == 2
+
+
+def test_expire_forgets_an_old_key_while_the_sender_is_idle() -> None:
+    clock = FakeClock()
+    initiator, responder = establish(policy=RekeyPolicy(max_age_s=60.0), clock=clock)
+    old = initiator.seal(b"before")
+    assert initiator.expire() is False
+    clock.now_s += 61.0
+    assert initiator.expire() is True
+    assert initiator.send_epoch == 1
+    assert responder.open(initiator.seal(b"after")) == b"after"
+    with pytest.raises(CryptoError):
+        responder.open(old)  # its epoch is gone on the receiver too
+
+
+def test_sequence_numbers_run_on_across_epochs_and_nonces_never_repeat() -> None:
+    initiator, responder = establish(policy=RekeyPolicy(max_messages=5))
+    nonces = set()
+    for index in range(40):
+        message = initiator.seal(b"%d" % index)
+        nonces.add(message[20:32])
+        assert int.from_bytes(message[24:32], "big") == index
+        assert responder.open(message) == b"%d" % index
+    assert len(nonces) == 40
+    assert initiator.send_epoch == 7
+
+
+def test_a_session_refuses_to_seal_past_the_last_sequence_number() -> None:
+    from qsafecity.crypto.replay import MAX_SEQUENCE
+
+    clock = FakeClock()
+    initiator, responder = establish(clock=clock)
+    # White box: jump to the end of the 64-bit sequence space instead of sealing 2^64 messages.
+    initiator._send_counter = MAX_SEQUENCE - 1
+    initiator._arm_send(clock())
+    for text in (b"second to last", b"last"):
+        assert responder.open(initiator.seal(text)) == text
+    for _ in range(2):
+        with pytest.raises(CryptoError, match="exhausted"):
+            initiator.seal(b"one too many")

@@ -34,7 +34,6 @@ by a :class:`ReplayWindow` kept per direction.
 from __future__ import annotations
 
 import hashlib
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,12 +57,16 @@ SESSION_LABEL: Final = b"qsafecity/session/v1"
 SESSION_SECRET_BYTES: Final = 32
 _TO_RESPONDER: Final = 3
 _TO_INITIATOR: Final = 4
-_NONCE: Final = struct.Struct(">IQ")
+_NONCE_BYTES: Final = 12
 _PREFIX_BYTES: Final = 20
-_BODY_START: Final = _PREFIX_BYTES + 12
+_BODY_START: Final = _PREFIX_BYTES + _NONCE_BYTES
 _COPY_LIMIT_BYTES: Final = 64 * 1024
-_OVERHEAD: Final = _PREFIX_BYTES + _NONCE.size + 16
+_OVERHEAD: Final = _PREFIX_BYTES + _NONCE_BYTES + 16
 _MAX_EPOCH: Final = 2**32 - 1
+#: While a sender bursts, it reads its clock at most this many times less often (docs/crypto.md).
+CLOCK_CHECK_MAX_EVERY: Final = 64
+#: Messages closer together than this count as a burst.
+CLOCK_CHECK_BURST_S: Final = 0.01
 _REJECTED: Final = "message rejected"
 
 Clock = Callable[[], float]
@@ -127,16 +130,20 @@ class Session:
     __slots__ = (
         "_clock",
         "_receive",
+        "_receive_aead",
+        "_receive_epoch",
         "_receive_prefix",
         "_replay",
         "_send",
         "_send_aead",
+        "_send_check_every",
+        "_send_checked_s",
+        "_send_counter",
         "_send_deadline_s",
         "_send_epoch",
-        "_send_epoch_bytes",
+        "_send_limit",
         "_send_prefix",
         "_send_rekey_at",
-        "_send_sequence",
         "policy",
         "profile",
         "qkd_key_id",
@@ -169,9 +176,11 @@ class Session:
         self._send_prefix = header + bytes([out_code]) + self.session_id
         self._receive_prefix = header + bytes([in_code]) + self.session_id
         self._send = _Direction(algorithm, to_responder if initiator else to_initiator)
-        self._send_sequence = 0
-        self._arm_send()
+        self._send_counter = 0  # the next nonce as an integer: epoch (32 bits) ‖ sequence (64)
+        self._arm_send(self._clock())
         self._receive = _Direction(algorithm, to_initiator if initiator else to_responder)
+        self._receive_epoch = 0
+        self._receive_aead = self._receive.aead
         self._replay = ReplayWindow(replay_width)
 
     def __repr__(self) -> str:
@@ -312,51 +321,96 @@ class Session:
 
     @property
     def receive_epoch(self) -> int:
-        return self._receive.epoch
+        return self._receive_epoch
+
+    @property
+    def _send_sequence(self) -> int:
+        """The sequence number of the next message sent (it runs on across epochs)."""
+        return self._send_counter - (self._send_epoch << 64)
 
     def rekey(self) -> None:
         """Move the sending direction to the next epoch now (it also happens automatically)."""
-        if self._send.epoch >= _MAX_EPOCH or self._send_sequence > MAX_SEQUENCE:
+        sequence = self._send_sequence
+        if self._send.epoch >= _MAX_EPOCH or sequence > MAX_SEQUENCE:
             raise CryptoError("session exhausted: start a new one")
         self._send.advance_to(self._send.epoch + 1, self._send.step(self._send.chain))
-        self._arm_send()
+        self._send_counter = (self._send.epoch << 64) + sequence
+        self._arm_send(self._clock())
 
-    def _arm_send(self) -> None:
-        """Cache the current epoch's state in flat attributes: the hot path reads only these."""
+    def expire(self) -> bool:
+        """Rekey now if the current sending key is past its age; True when it did.
+
+        :meth:`seal` ratchets lazily, when it next sends; a sender that may fall silent for long
+        can call this from its timer so that an expired key is forgotten even while idle.
+        """
+        if self._clock() >= self._send_deadline_s:
+            self.rekey()
+            return True
+        return False
+
+    def _arm_send(self, now_s: float) -> None:
+        """Start an epoch: cache its state in flat attributes, which the hot path reads alone."""
         self._send_epoch = self._send.epoch
         self._send_aead = self._send.aead
-        self._send_epoch_bytes = self._send.epoch.to_bytes(4, "big")
         self._send_rekey_at = min(self._send_sequence + self.policy.max_messages, MAX_SEQUENCE + 1)
-        self._send_deadline_s = self._clock() + self.policy.max_age_s
+        self._send_deadline_s = now_s + self.policy.max_age_s
+        self._send_checked_s = now_s
+        self._send_check_every = 1
+        # The next message reads the clock (the epoch may have been armed long before it).
+        self._set_send_limit(self._send_sequence)
+
+    def _set_send_limit(self, next_check: int) -> None:
+        """The counter at which :meth:`seal` leaves its fast path next: to rekey or read the clock."""
+        self._send_limit = (self._send_epoch << 64) + min(self._send_rekey_at, next_check)
+
+    def _send_due(self) -> int:
+        """The slow path of :meth:`seal`: read the clock, rekey when due; the counter to use.
+
+        The clock is read at a checkpoint every ``k`` messages. ``k`` is 1 at the start of each
+        epoch and doubles (up to :data:`CLOCK_CHECK_MAX_EVERY`) while the ``k`` messages since the
+        last reading were all sealed within :data:`CLOCK_CHECK_BURST_S`, else falls back to 1. A
+        sender that is not bursting thus reads the clock at every message and rekeys exactly on
+        time; a bursting one saves the clock call on most messages, and a key outlives its
+        ``max_age_s`` by at most ``CLOCK_CHECK_MAX_EVERY - 1`` messages (docs/crypto.md).
+        """
+        now_s = self._clock()
+        sequence = self._send_sequence
+        if sequence >= self._send_rekey_at or now_s >= self._send_deadline_s:
+            self.rekey()  # re-arms the epoch; raises when the session is exhausted
+            return self._send_counter
+        if now_s - self._send_checked_s < CLOCK_CHECK_BURST_S:
+            self._send_check_every = min(self._send_check_every * 2, CLOCK_CHECK_MAX_EVERY)
+        else:
+            self._send_check_every = 1
+        self._send_checked_s = now_s
+        self._set_send_limit(sequence + self._send_check_every)
+        return self._send_counter
 
     def seal(self, plaintext: bytes) -> bytes:
         """Encrypt one message to the peer (one AES-256-GCM call; rekeys when due)."""
-        sequence = self._send_sequence
-        if sequence >= self._send_rekey_at or self._clock() >= self._send_deadline_s:
-            self.rekey()
-        self._send_sequence = sequence + 1
-        nonce = self._send_epoch_bytes + sequence.to_bytes(8, "big")
-        return self._send_prefix + nonce + self._send_aead.encrypt(nonce, plaintext, None)
+        counter = self._send_counter
+        if counter >= self._send_limit:
+            counter = self._send_due()
+        self._send_counter = counter + 1
+        nonce = counter.to_bytes(12)  # epoch (4) ‖ sequence (8), big-endian
+        # prefix ‖ nonce ‖ ciphertext, built in one allocation.
+        return nonce.join((self._send_prefix, self._send_aead.encrypt(nonce, plaintext, None)))
 
     def open(self, message: bytes) -> bytes:
         """Decrypt one message from the peer; :class:`CryptoError` on any failure or replay."""
         if len(message) < _OVERHEAD or not message.startswith(self._receive_prefix):
             raise CryptoError(_REJECTED)
         nonce = message[_PREFIX_BYTES:_BODY_START]
-        epoch, sequence = _NONCE.unpack(nonce)
+        counter = int.from_bytes(nonce, "big")
+        sequence = counter & MAX_SEQUENCE
         replay = self._replay
         if sequence <= replay._highest and not replay.is_fresh(sequence):
             raise CryptoError(_REJECTED)
-        receive = self._receive
-        if epoch == receive.epoch:
-            aead, chain = receive.aead, None
-        elif receive.epoch < epoch <= receive.epoch + self.policy.max_skipped_epochs:
-            chain = receive.chain
-            for _ in range(epoch - receive.epoch):
-                chain = receive.step(chain)
-            aead = AESGCM(_expand(receive.algorithm, chain, SESSION_LABEL + b" key", 32))
+        epoch = counter >> 64
+        if epoch == self._receive_epoch:
+            aead, chain = self._receive_aead, None
         else:
-            raise CryptoError(_REJECTED)
+            aead, chain = self._receive_ahead(epoch)
         try:
             # A slice copy is cheaper than a memoryview for small messages, dearer for large.
             body = (
@@ -368,9 +422,21 @@ class Session:
         except InvalidTag:
             raise CryptoError(_REJECTED) from None
         if chain is not None:
-            receive.advance_to(epoch, chain)
-        self._replay.record(sequence)
+            self._receive.advance_to(epoch, chain)
+            self._receive_epoch = epoch
+            self._receive_aead = self._receive.aead
+        replay.record(sequence)
         return plaintext
+
+    def _receive_ahead(self, epoch: int) -> tuple[AESGCM, bytes]:
+        """The key of a later epoch (not yet adopted: only once a message authenticates)."""
+        receive = self._receive
+        if not receive.epoch < epoch <= receive.epoch + self.policy.max_skipped_epochs:
+            raise CryptoError(_REJECTED)
+        chain = receive.chain
+        for _ in range(epoch - receive.epoch):
+            chain = receive.step(chain)
+        return AESGCM(_expand(receive.algorithm, chain, SESSION_LABEL + b" key", 32)), chain
 
 
 def _qkd_required(tier: Tier, require_qkd: bool | None) -> bool:
