@@ -15,6 +15,7 @@ from qsafecity.crypto import (
     required_profile,
     seal,
 )
+from qsafecity.crypto.sealed import SIGNATURE_CONTEXT
 from qsafecity.errors import CryptoError, PolicyViolation
 
 from .keys_fixture import key_pair
@@ -33,7 +34,7 @@ def sealed_pair(
     plaintext: bytes = b"reading",
     sequence: int = 7,
     sender: str = "sensor-1",
-) -> bytes:
+) -> bytearray:
     pair = key_pair(profile)
     return seal(
         plaintext,
@@ -46,7 +47,9 @@ def sealed_pair(
     )
 
 
-def open_pair(message: bytes, profile: Profile, at_tier: Tier, **overrides: object) -> bytes:
+def open_pair(
+    message: bytes | bytearray, profile: Profile, at_tier: Tier, **overrides: object
+) -> bytes:
     pair = key_pair(profile)
     arguments: dict[str, object] = {
         "service": "water-1",
@@ -177,9 +180,7 @@ def test_stripping_the_signature_and_re_signing_breaks_the_message() -> None:
     pair, attacker = key_pair(Profile.PQC), key_pair(Profile.PQC, "attacker")
     message = sealed_pair(Profile.PQC, Tier.IMPORTANT)
     header = inspect_sealed(message)
-    forged = header.signed_bytes + attacker.signing.sign(
-        header.signed_bytes, b"qsafecity/sealed/v1"
-    )
+    forged = header.signed_bytes + attacker.signing.sign(header.signed_bytes, SIGNATURE_CONTEXT)
     with pytest.raises(CryptoError, match=REJECTED):
         open_sealed(
             forged,
@@ -213,7 +214,7 @@ def test_unsigned_pqc_message_round_trips_and_a_verifier_demands_a_signature() -
 
 @pytest.mark.parametrize(
     "message",
-    [b"", b"QS", b"QS\x01", b"\x00" * 40, b"QS\x02" + bytes(60), b"garbage" * 1000],
+    [b"", b"QS", b"QS\x02", b"\x00" * 40, b"QS\x03" + bytes(60), b"garbage" * 1000],
     ids=["empty", "magic", "version", "zeros", "future-version", "garbage"],
 )
 def test_malformed_messages_are_rejected_opaquely(message: bytes) -> None:
@@ -262,3 +263,50 @@ def test_a_bit_flipped_anywhere_is_rejected(data: st.DataObject, profile: Profil
     damaged[position] ^= 1 << bit
     with pytest.raises(CryptoError, match=REJECTED):
         open_pair(bytes(damaged), profile, Tier.IMPORTANT)
+
+
+def test_only_the_current_format_version_opens() -> None:
+    message = sealed_pair(Profile.PQC, Tier.IMPORTANT)
+    assert message[2] == 2
+    for version in (0, 1, 3, 255):
+        older = bytearray(message)
+        older[2] = version
+        with pytest.raises(CryptoError, match=REJECTED):
+            open_pair(older, Profile.PQC, Tier.IMPORTANT)
+
+
+def test_seal_returns_the_buffer_it_built_and_open_takes_bytes_or_bytearray() -> None:
+    message = sealed_pair(Profile.PQC, Tier.IMPORTANT, plaintext=b"flow=3.2")
+    assert isinstance(message, bytearray)
+    assert open_pair(message, Profile.PQC, Tier.IMPORTANT) == b"flow=3.2"
+    assert open_pair(bytes(message), Profile.PQC, Tier.IMPORTANT) == b"flow=3.2"
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_large_messages_round_trip(profile: Profile) -> None:
+    tier = Tier.CRITICAL if profile is Profile.CRITICAL else Tier.IMPORTANT
+    payload = bytes(range(256)) * 4096 + b"tail"
+    assert open_pair(sealed_pair(profile, tier, plaintext=payload), profile, tier) == payload
+
+
+def test_payloads_cannot_be_swapped_between_messages() -> None:
+    """The content key encrypts one payload only: a payload moved to another message fails."""
+    first = sealed_pair(Profile.PQC, Tier.IMPORTANT, plaintext=b"A" * 64, sequence=1)
+    second = sealed_pair(Profile.PQC, Tier.IMPORTANT, plaintext=b"B" * 64, sequence=1)
+    header = inspect_sealed(first)
+    tail = 3309 + 64 + 16  # signature, payload and its tag
+    mixed = first[: len(first) - tail] + second[len(second) - tail : len(second) - 3309]
+    mixed += first[len(first) - 3309 :]
+    assert len(mixed) == len(first)
+    assert header.signed
+    with pytest.raises(CryptoError, match=REJECTED):
+        open_pair(mixed, Profile.PQC, Tier.IMPORTANT)
+    # Even unsigned (no signature to break), the payload does not open under another key.
+    pair = key_pair(Profile.PQC)
+    plain = [
+        seal(text, pair.kem.public_key, service="water-1", tier=Tier.IMPORTANT, sequence=1)
+        for text in (b"A" * 64, b"B" * 64)
+    ]
+    mixed = plain[0][:-80] + plain[1][-80:]
+    with pytest.raises(CryptoError, match=REJECTED):
+        open_sealed(mixed, pair.kem, service="water-1", tier=Tier.IMPORTANT, replay=None)

@@ -115,7 +115,7 @@ def _read_input(path: Path | None, what: str) -> bytes:
     return _read_file(path, what, limit=None)
 
 
-def _write_output(path: Path | None, data: bytes) -> None:
+def _write_output(path: Path | None, data: bytes | bytearray) -> None:
     if path is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

@@ -375,7 +375,7 @@ class SigningKey:
         """ML-DSA signature over ``data`` with the FIPS 204 context string ``context``."""
         return self._key.sign(data, context or None)
 
-    def sign_parts(self, parts: Iterable[bytes], context: bytes = b"") -> bytes:
+    def sign_parts(self, parts: Iterable[Buffer], context: bytes = b"") -> bytes:
         """The signature :meth:`sign` makes over the concatenation of ``parts``, without joining.
 
         FIPS 204 external mu (Algorithm 7 line 6): ``mu = H(tr ‖ 0 ‖ len(ctx) ‖ ctx ‖ M)`` is

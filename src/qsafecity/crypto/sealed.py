@@ -1,10 +1,10 @@
 """Sealed messages: one-shot HPKE (RFC 9180) in a versioned wire format, optionally signed.
 
-Wire format, version 1 (all integers big-endian)::
+Wire format, version 2 (all integers big-endian)::
 
     offset size  field
     0      2     magic "QS"
-    2      1     format version (1)
+    2      1     format version (2; version 1 is no longer opened)
     3      1     kind: 1 = sealed message, 2 = session handshake
     4      1     profile code (1 = pqc, 2 = critical)
     5      1     tier code (0 = important, 1 = especially important, 2 = critical)
@@ -16,15 +16,23 @@ Wire format, version 1 (all integers big-endian)::
     .      16    signer key id                       (only when signed)
     .      1+n   QKD key id (length byte, 1-255 bytes) (only with the QKD flag)
     ------       end of the header
-    .      4     length of the HPKE ciphertext
-    .      n     HPKE ciphertext: enc ‖ AEAD ciphertext (base mode, single shot)
+    .      4     length of the body
+    .      w     HPKE ciphertext (base mode, single shot) of a fresh 32-byte content key:
+                 enc ‖ AES-256-GCM(key) ‖ tag; w = 1168 (pqc) or 1713 (critical)
+    .      n+16  the payload: AES-256-GCM under the content key, nonce 0^96, AAD = HPKE info
     .      rest  ML-DSA signature over every byte before it (only when signed)
 
 The whole header, prefixed by a domain label, is the HPKE ``info``: it enters the HPKE key
 schedule, so a message whose service, tier, sender, sequence number, recipient or signer was
-changed decrypts to nothing. The signature (FIPS 204 context ``qsafecity/sealed/v1``) covers the
-header and the ciphertext (encrypt-then-sign); because the signer's key id is inside the HPKE
-``info``, stripping the signature and signing again with another key also breaks decryption.
+changed decrypts to nothing; the same bytes are the payload's AAD. HPKE carries a content key
+rather than the payload itself so that the payload is encrypted straight into the message buffer
+(``AESGCM.encrypt_into``): pyca's HPKE returns its ciphertext as a new object, and copying a
+large one into a frame doubled the cost of sealing 1 MiB (docs/crypto.md). The content key is
+used for exactly one payload, so its fixed nonce never repeats under a key.
+
+The signature (FIPS 204 context ``qsafecity/sealed/v2``) covers the header and the body
+(encrypt-then-sign); because the signer's key id is inside the HPKE ``info``, stripping the
+signature and signing again with another key also breaks decryption.
 
 :func:`open_sealed` checks everything and raises one opaque :class:`CryptoError`
 ("message rejected") on any failure, whatever the cause, so that a caller cannot serve as an
@@ -39,6 +47,7 @@ from enum import IntEnum
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from qsafecity.city.vocabulary import Tier
 from qsafecity.crypto.keys import KEMPrivateKey, KEMPublicKey, SigningKey, VerifyingKey
@@ -53,11 +62,11 @@ from qsafecity.crypto.replay import MAX_SEQUENCE, ReplayWindow
 from qsafecity.errors import CryptoError, PolicyViolation
 
 MAGIC: Final = b"QS"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 #: The FIPS 204 context string of message signatures.
-SIGNATURE_CONTEXT: Final = b"qsafecity/sealed/v1"
-#: Prefix of the HPKE ``info``: separates our use of HPKE from any other use of the same key.
-INFO_LABEL: Final = b"qsafecity/sealed/v1 "
+SIGNATURE_CONTEXT: Final = b"qsafecity/sealed/v2"
+#: Prefix of the HPKE ``info`` (and of the payload's AAD): separates this use of the key.
+INFO_LABEL: Final = b"qsafecity/sealed/v2 "
 #: Largest plaintext one sealed message carries (the length field allows 4 GiB; memory does not).
 MAX_PLAINTEXT_BYTES: Final = 1 << 30
 
@@ -66,6 +75,16 @@ _FLAG_QKD: Final = 0x02
 _FIXED: Final = struct.Struct(">2sBBBBBQ16s")
 _LENGTH: Final = struct.Struct(">I")
 _SIGNATURE_BYTES: Final[dict[Profile, int]] = {Profile.PQC: 3309, Profile.CRITICAL: 4627}
+#: The one-time content key that HPKE carries, and the AES-256-GCM tag.
+_CONTENT_KEY_BYTES: Final = 32
+_TAG_BYTES: Final = 16
+#: The content key encrypts exactly one payload, so a fixed nonce is safe.
+_PAYLOAD_NONCE: Final = bytes(12)
+#: Size of the HPKE ciphertext of the content key: enc ‖ key ‖ tag.
+_WRAPPED_BYTES: Final = {
+    profile: profile.spec.hpke_kem.enc_length() + _CONTENT_KEY_BYTES + _TAG_BYTES
+    for profile in Profile
+}
 _REJECTED: Final = "message rejected"
 #: One HPKE suite object per profile, made once (they are immutable).
 _SUITES: Final = {profile: profile.spec.hpke_suite() for profile in Profile}
@@ -208,7 +227,7 @@ def _seal_frame(
     sender: str,
     sign_with: SigningKey | None,
     qkd_key_id: str | None = None,
-) -> tuple[bytes, bytes]:
+) -> tuple[bytearray, bytes]:
     """Seal and return ``(message, header_bytes)``; the building block of sessions too."""
     profile = to.profile
     if not satisfies(profile, tier):
@@ -236,13 +255,24 @@ def _seal_frame(
         signer_key_id=None if sign_with is None else sign_with.key_id,
         qkd_key_id=qkd_key_id,
     )
-    ciphertext = _SUITES[profile].encrypt(plaintext, to._hpke, INFO_LABEL + header)
-    length = _LENGTH.pack(len(ciphertext))
-    if sign_with is None:
-        return b"".join((header, length, ciphertext)), header
-    # Sign the parts without first joining them: one copy of a large message, not two.
-    signature = sign_with.sign_parts((header, length, ciphertext), SIGNATURE_CONTEXT)
-    return b"".join((header, length, ciphertext, signature)), header
+    info = INFO_LABEL + header
+    content_key = AESGCM.generate_key(256)
+    wrapped = _SUITES[profile].encrypt(content_key, to._hpke, info)
+    # One buffer for the whole message: the payload is encrypted into place, never copied.
+    body_bytes = len(wrapped) + len(plaintext) + _TAG_BYTES
+    start = len(header) + _LENGTH.size
+    end = start + body_bytes
+    message = bytearray(end + (0 if sign_with is None else _SIGNATURE_BYTES[profile]))
+    message[: len(header)] = header
+    _LENGTH.pack_into(message, len(header), body_bytes)
+    payload_start = start + len(wrapped)
+    message[start:payload_start] = wrapped
+    view = memoryview(message)
+    AESGCM(content_key).encrypt_into(_PAYLOAD_NONCE, plaintext, info, view[payload_start:end])
+    if sign_with is not None:
+        # External mu over the message in place: no copy of a large message.
+        view[end:] = sign_with.sign_parts((view[:end],), SIGNATURE_CONTEXT)
+    return message, header
 
 
 def seal(
@@ -254,8 +284,11 @@ def seal(
     sequence: int,
     sender: str = "",
     sign_with: SigningKey | None = None,
-) -> bytes:
+) -> bytearray:
     """Seal ``plaintext`` for the holder of ``to``, bound to service, tier, sender and sequence.
+
+    The message is returned as the ``bytearray`` it was built in, so that a large payload is
+    encrypted into place and never copied (``bytes(message)`` makes an immutable copy).
 
     Raises :class:`PolicyViolation` when the key's profile is weaker than ``tier`` demands, or
     when the profile demands a signature and ``sign_with`` is missing or of another profile.
@@ -281,7 +314,7 @@ def seal(
     return message
 
 
-def inspect_sealed(message: bytes) -> SealedHeader:
+def inspect_sealed(message: bytes | bytearray) -> SealedHeader:
     """Parse a sealed message without opening it; :class:`CryptoError` when it is malformed."""
     data = bytes(message)
     try:
@@ -309,7 +342,7 @@ def inspect_sealed(message: bytes) -> SealedHeader:
         (length,) = _LENGTH.unpack_from(data, offset)
         start = offset + _LENGTH.size
         end = start + length
-        if length < profile.spec.hpke_kem.enc_length() + 16:
+        if length < _WRAPPED_BYTES[profile] + _TAG_BYTES:
             raise ValueError("ciphertext too short")
         expected_rest = _SIGNATURE_BYTES[profile] if signer is not None else 0
         if len(data) != end + expected_rest:
@@ -344,7 +377,7 @@ def _read_id(data: bytes, offset: int, *, allow_empty: bool) -> tuple[str, int]:
 
 
 def _open_frame(
-    message: bytes,
+    message: bytes | bytearray,
     key: KEMPrivateKey,
     *,
     kind: Kind,
@@ -391,11 +424,17 @@ def _open_frame(
             verified = True
     if replay is not None and not replay.is_fresh(header.sequence):
         raise CryptoError(_REJECTED)
+    info = INFO_LABEL + header.header_bytes
+    view = memoryview(header.message)
+    payload_start = header.ciphertext_start + _WRAPPED_BYTES[profile]
     try:
-        plaintext = _SUITES[profile].decrypt(
-            memoryview(header.message)[header.ciphertext_start : header.ciphertext_end],
-            key._hpke,
-            INFO_LABEL + header.header_bytes,
+        content_key = _SUITES[profile].decrypt(
+            view[header.ciphertext_start : payload_start], key._hpke, info
+        )
+        if len(content_key) != _CONTENT_KEY_BYTES:
+            raise ValueError("not a content key")
+        plaintext = AESGCM(content_key).decrypt(
+            _PAYLOAD_NONCE, view[payload_start : header.ciphertext_end], info
         )
     except (InvalidTag, ValueError):
         raise CryptoError(_REJECTED) from None
@@ -405,7 +444,7 @@ def _open_frame(
 
 
 def open_sealed(
-    message: bytes,
+    message: bytes | bytearray,
     key: KEMPrivateKey,
     *,
     service: str,

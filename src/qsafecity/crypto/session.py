@@ -220,7 +220,7 @@ class Session:
             raise PolicyViolation(f"this {tier.value} session needs a QKD key")
         source = rng if rng is not None else OSRandom()
         secret = source.random_bytes(SESSION_SECRET_BYTES)
-        handshake, _ = _seal_frame(
+        frame, _ = _seal_frame(
             secret,
             peer,
             kind=Kind.HANDSHAKE,
@@ -231,6 +231,7 @@ class Session:
             sign_with=sign_with,
             qkd_key_id=None if qkd_key is None else qkd_key.key_id,
         )
+        handshake = bytes(frame)  # small: an immutable copy costs nothing worth saving
         root = _root(peer.profile, secret, handshake, peer.fingerprint, qkd_key)
         session = cls(
             root=root,
