@@ -37,6 +37,7 @@ from qsafecity.crypto import (
     Profile,
     ReplayWindow,
     Session,
+    SigningKey,
     combine_qkd_pqc,
     open_sealed,
     seal,
@@ -100,94 +101,91 @@ def compare_open_in_batches(
 
 
 def bench_profile(profile: Profile, kib: bytes, mib: bytes, *, rounds: int, scale: float) -> None:
-    """One-shot sealing and opening under ``profile`` against the bare HPKE calls."""
+    """One-shot sealing and opening under ``profile`` against the bare HPKE calls.
+
+    Unsigned sealing (pqc only: the critical profile always signs) is the 1.2x goal. Signed
+    sealing is measured apart, against bare HPKE plus an ML-DSA signature made by hand, and
+    against bare HPKE alone (what the signature costs). Opening gets ``bytes``, as a receiver
+    reads them from the network.
+    """
     pair = KeyPair.generate(profile)
     suite = profile.spec.hpke_suite()
     public, private = pair.kem.public_key, pair.kem
     tier = Tier.CRITICAL if profile is Profile.CRITICAL else Tier.IMPORTANT
     info = b"x" * 60  # about our header's size, so the key schedule hashes the same length
+    dsa = profile.spec.signature_name
+    signers = [None, pair.signing] if not profile.spec.requires_signature else [pair.signing]
     for label, payload in (("1 KiB", kib), ("1 MiB", mib)):
         count = int((300 if payload is kib else 40) * scale) or 5
-        signer = pair.signing if profile.spec.requires_signature else None
-
-        def ours(payload: bytes = payload, signer: object = signer) -> bytes:
-            return seal(payload, public, service="bench", tier=tier, sequence=1, sign_with=signer)  # type: ignore[arg-type]
 
         def bare(payload: bytes = payload) -> bytes:
             return suite.encrypt(payload, public._hpke, info)
 
-        if signer is None:
-            compare(
-                f"{profile.value}: seal {label} vs bare HPKE encrypt",
-                ours,
-                bare,
-                number=count,
-                rounds=rounds,
-                goal=1.2,
-            )
-        else:
-            # The critical profile always signs; compare with HPKE + ML-DSA-87 by hand.
-            def bare_signed(payload: bytes = payload) -> bytes:
-                ciphertext = suite.encrypt(payload, public._hpke, info)
-                return ciphertext + pair.signing.sign(ciphertext, b"ctx")
+        for signer in signers:
+
+            def ours(payload: bytes = payload, signer: SigningKey | None = signer) -> bytearray:
+                return seal(
+                    payload, public, service="bench", tier=tier, sequence=1, sign_with=signer
+                )
+
+            if signer is None:
+                compare(
+                    f"{profile.value}: seal {label} vs bare HPKE encrypt",
+                    ours,
+                    bare,
+                    number=count,
+                    rounds=rounds,
+                    goal=1.2,
+                )
+            else:
+
+                def bare_signed(payload: bytes = payload) -> bytes:
+                    ciphertext = suite.encrypt(payload, public._hpke, info)
+                    return ciphertext + pair.signing.sign(ciphertext, b"ctx")
+
+                compare(
+                    f"{profile.value}: seal+sign {label} vs bare HPKE+{dsa}",
+                    ours,
+                    bare_signed,
+                    number=max(count // 4, 3),
+                    rounds=rounds,
+                )
+                compare(
+                    f"{profile.value}: seal+sign {label} vs bare HPKE (unsigned)",
+                    ours,
+                    bare,
+                    number=max(count // 4, 3),
+                    rounds=rounds,
+                )
+            sealed = bytes(ours())
+            bare_sealed = bare()
+            verifier = None if signer is None else pair.signing.verifying_key
+            signature = pair.signing.sign(bare_sealed, b"ctx")
+
+            def bare_open(
+                bare_sealed: bytes = bare_sealed,
+                signature: bytes = signature,
+                signed: bool = signer is not None,
+            ) -> bytes:
+                if signed:
+                    pair.signing.verifying_key.verify(signature, bare_sealed, b"ctx")
+                return suite.decrypt(bare_sealed, private._hpke, info)
 
             compare(
-                f"{profile.value}: seal+sign {label} vs bare HPKE+ML-DSA-87",
-                ours,
-                bare_signed,
-                number=count,
-                rounds=rounds,
-                goal=1.2,
-            )
-            compare(
-                f"{profile.value}: seal+sign {label} vs bare HPKE (unsigned)",
-                ours,
-                bare,
-                number=count,
-                rounds=rounds,
-            )
-        if payload is mib and signer is None:
-            # Any framed message costs one copy of the ciphertext into the frame; on this
-            # virtual machine a fresh 1 MiB buffer costs page faults, so show that floor too.
-            def bare_framed(payload: bytes = payload) -> bytes:
-                return b"".join((info, suite.encrypt(payload, public._hpke, info)))
-
-            compare(
-                f"{profile.value}: seal {label} vs bare HPKE + one framing copy",
-                ours,
-                bare_framed,
+                f"{profile.value}: open {label} vs bare HPKE decrypt"
+                + (f" + {dsa} verify" if signer is not None else ""),
+                lambda sealed=sealed, verifier=verifier: open_sealed(
+                    sealed,
+                    private,
+                    service="bench",
+                    tier=tier,
+                    replay=ReplayWindow(),
+                    verify_with=verifier,
+                ),
+                bare_open,
                 number=count,
                 rounds=rounds,
             )
-        sealed = ours()
-        bare_sealed = bare()
-        verifier = pair.signing.verifying_key if signer is not None else None
-        signature = pair.signing.sign(bare_sealed, b"ctx")
-
-        def bare_open(
-            bare_sealed: bytes = bare_sealed,
-            signature: bytes = signature,
-            signed: bool = signer is not None,
-        ) -> bytes:
-            if signed:
-                pair.signing.verifying_key.verify(signature, bare_sealed, b"ctx")
-            return suite.decrypt(bare_sealed, private._hpke, info)
-
-        compare(
-            f"{profile.value}: open {label} vs bare HPKE decrypt"
-            + (" + ML-DSA-87 verify" if signer is not None else ""),
-            lambda sealed=sealed, verifier=verifier: open_sealed(
-                sealed,
-                private,
-                service="bench",
-                tier=tier,
-                replay=ReplayWindow(),
-                verify_with=verifier,
-            ),
-            bare_open,
-            number=count,
-            rounds=rounds,
-        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -216,11 +214,12 @@ def main(argv: list[str] | None = None) -> None:
     def minimal_correct_gcm() -> bytes:
         value = counter[0]
         counter[0] = value + 1
-        fresh = value.to_bytes(12, "big")
+        fresh = value.to_bytes(12)
         return fresh + aead.encrypt(fresh, kib, None)
 
-    n = int(20000 * scale)
-    session_rounds = rounds * 3  # cheap to repeat, and the most sensitive to machine load
+    # Many short interleaved rounds: on a loaded machine a short round is more often undisturbed.
+    n = 200
+    session_rounds = int(600 * scale)
     compare(
         "session seal, 1 KiB vs bare AES-GCM encrypt",
         lambda: sender.seal(kib),
@@ -237,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         rounds=session_rounds,
         goal=1.2,
     )
-    compare_open_in_batches(sender, receiver, aead, kib, rounds=session_rounds, scale=scale)
+    compare_open_in_batches(sender, receiver, aead, kib, rounds=rounds * 3, scale=scale)
     big_n = max(int(200 * scale), 20)
     compare(
         "session seal, 1 MiB vs bare AES-GCM encrypt",
@@ -250,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     def minimal_correct_gcm_mib() -> bytes:
         value = counter[0]
         counter[0] = value + 1
-        fresh = value.to_bytes(12, "big")
+        fresh = value.to_bytes(12)
         return fresh + aead.encrypt(fresh, mib, None)
 
     compare(
