@@ -405,13 +405,15 @@ class Session:
 
     def open(self, message: bytes) -> bytes:
         """Decrypt one message from the peer; :class:`CryptoError` on any failure or replay."""
-        if len(message) < _OVERHEAD or not message.startswith(self._receive_prefix):
+        size = len(message)
+        if size < _OVERHEAD or not message.startswith(self._receive_prefix):
             raise CryptoError(_REJECTED)
         nonce = message[_PREFIX_BYTES:_BODY_START]
-        counter = int.from_bytes(nonce, "big")
+        counter = int.from_bytes(nonce)  # big-endian: epoch (4) ‖ sequence (8)
         sequence = counter & MAX_SEQUENCE
         replay = self._replay
-        if sequence <= replay._highest and not replay.is_fresh(sequence):
+        highest = replay._highest
+        if sequence <= highest and not replay.is_fresh(sequence):
             raise CryptoError(_REJECTED)
         epoch = counter >> 64
         if epoch == self._receive_epoch:
@@ -422,7 +424,7 @@ class Session:
             # A slice copy is cheaper than a memoryview for small messages, dearer for large.
             body = (
                 message[_BODY_START:]
-                if len(message) < _COPY_LIMIT_BYTES
+                if size < _COPY_LIMIT_BYTES
                 else memoryview(message)[_BODY_START:]
             )
             plaintext = aead.decrypt(nonce, body, None)
@@ -432,7 +434,10 @@ class Session:
             self._receive.advance_to(epoch, chain)
             self._receive_epoch = epoch
             self._receive_aead = self._receive.aead
-        replay.record(sequence)
+        if sequence == highest + 1 and not replay.width:
+            replay._highest = sequence  # the common case of a strict window, inline
+        else:
+            replay.record(sequence)
         return plaintext
 
     def _receive_ahead(self, epoch: int) -> tuple[AESGCM, bytes]:
