@@ -41,6 +41,7 @@ oracle; :func:`inspect_sealed` describes a message without opening it.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -88,6 +89,9 @@ _WRAPPED_BYTES: Final = {
 _REJECTED: Final = "message rejected"
 #: One HPKE suite object per profile, made once (they are immutable).
 _SUITES: Final = {profile: profile.spec.hpke_suite() for profile in Profile}
+#: The policy facts the sealing path asks for every message, looked up once.
+_SATISFIES: Final = frozenset((p, t) for p in Profile for t in Tier if satisfies(p, t))
+_REQUIRES_SIGNATURE: Final = frozenset(p for p in Profile if p.spec.requires_signature)
 
 
 class Kind(IntEnum):
@@ -168,7 +172,9 @@ class Opened:
     signature_verified: bool
 
 
+@functools.lru_cache(maxsize=4096)
 def _encode_id(text: str, what: str, *, allow_empty: bool) -> bytes:
+    """``len ‖ UTF-8``; cached, since a sender seals under the same few ids again and again."""
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a str, got {type(text).__name__}")
     raw = text.encode("utf-8")
@@ -230,12 +236,12 @@ def _seal_frame(
 ) -> tuple[bytearray, bytes]:
     """Seal and return ``(message, header_bytes)``; the building block of sessions too."""
     profile = to.profile
-    if not satisfies(profile, tier):
+    if (profile, tier) not in _SATISFIES:
         raise PolicyViolation(
             f"a {tier.value} service needs the {required_profile(tier).value} profile; "
             f"the recipient key is {profile.value}"
         )
-    if sign_with is None and profile.spec.requires_signature:
+    if sign_with is None and profile in _REQUIRES_SIGNATURE:
         raise PolicyViolation(f"the {profile.value} profile demands a signed sender")
     if sign_with is not None and sign_with.profile is not profile:
         raise PolicyViolation(
