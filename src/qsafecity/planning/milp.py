@@ -226,6 +226,7 @@ def _solve_once(
     m_col: dict[str, int] = {}
     y_col: dict[str, int] = {}
     route_cols: dict[SitePair, list[tuple[Route, int]]] = {}
+    pair_total: dict[SitePair, float] = {}
     max_route_cost: dict[SitePair, float] = {}
 
     for pair in sorted(routable & set(groups)):
@@ -260,6 +261,22 @@ def _solve_once(
         for demand in coverable
     }
 
+    # Key on each segment from every pair that has a candidate route over it: where even all of
+    # it fits in one device pair, the capacity row and further pairs can never matter.
+    offered: dict[str, float] = defaultdict(float)
+    for pair in sorted(routable & set(groups)):
+        total = sum(d.key_rate_bps for d in groups[pair] if d.service_id in coverable_ids)
+        crossed = {s.id for route in candidate[pair] for s in route_segments(network, route)}
+        for key in crossed:
+            offered[key] += total
+    capacity_binds = {
+        key for key in b_col if offered[key] > network.segment_by_id(key).key_rate_bps * (1 - 1e-9)
+    }
+    for key in sorted(set(b_col) - capacity_binds):
+        columns.upper[m_col[key]] = 0.0
+
+    # Pair flows are fractions of the pair's demand (lambda in [0, 1]), which keeps the matrix's
+    # coefficients near 1 whatever the key rates and demands are.
     for pair in sorted(routable & set(groups)):
         members = [d for d in groups[pair] if d.service_id in coverable_ids]
         if not members:
@@ -267,16 +284,19 @@ def _solve_once(
         total = sum(d.key_rate_bps for d in members)
         cols = []
         for route in candidate[pair]:
-            cols.append((route, columns.add(0.0, 0.0, math.inf, integer=False)))
+            cols.append((route, columns.add(0.0, 0.0, 1.0, integer=False)))
         route_cols[pair] = cols
+        pair_total[pair] = total
         rows.add(
-            [(c, 1.0) for _, c in cols] + [(u_col[d.service_id], d.key_rate_bps) for d in members],
-            total,
-            total,
+            [(c, 1.0) for _, c in cols]
+            + [(u_col[d.service_id], d.key_rate_bps / total) for d in members],
+            1.0,
+            1.0,
         )
-        # Linking, aggregated over the pair's routes through each element: all of the pair's key
-        # crossing a segment (or relayed at a site) needs it built. Summing the routes makes the
-        # LP bound much tighter than one row per route when the LP splits a pair's key.
+        # Strong linking, per pair and element: the pair's share crossing a segment (or relayed
+        # at a site) is at most the element's build variable. Summed over the pair's routes, as
+        # one row per pair and element, it is the tightest such row (the LP cannot spread one
+        # pair's key thinly over many routes to pay a fraction of each).
         through_segment: dict[str, list[int]] = defaultdict(list)
         through_site: dict[str, list[int]] = defaultdict(list)
         for route, column in cols:
@@ -285,21 +305,23 @@ def _solve_once(
             for site in route[1:-1]:
                 through_site[site].append(column)
         for key, used_by in sorted(through_segment.items()):
-            cap = min(total, max_pairs * network.segment_by_id(key).key_rate_bps)
-            rows.add([(c, 1.0) for c in used_by] + [(b_col[key], -cap)], -math.inf, 0.0)
+            share = min(1.0, max_pairs * network.segment_by_id(key).key_rate_bps / total)
+            rows.add([(c, 1.0) for c in used_by] + [(b_col[key], -share)], -math.inf, 0.0)
         for site, used_by in sorted(through_site.items()):
-            rows.add([(c, 1.0) for c in used_by] + [(y_col[site], -total)], -math.inf, 0.0)
+            rows.add([(c, 1.0) for c in used_by] + [(y_col[site], -1.0)], -math.inf, 0.0)
 
-    on_segment: dict[str, list[int]] = defaultdict(list)
-    for cols in route_cols.values():
+    on_segment: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for pair, cols in route_cols.items():
         for route, column in cols:
             for segment in route_segments(network, route):
-                on_segment[segment.id].append(column)
-    for key in sorted(b_col):
+                if segment.id in capacity_binds:
+                    on_segment[segment.id].append((column, pair_total[pair]))
+    for key in sorted(capacity_binds):
+        # Key carried (bit/s) over the key rate of one device pair, so coefficients stay near 1.
         rate = network.segment_by_id(key).key_rate_bps
         rows.add(
-            [(c, 1.0) for c in on_segment.get(key, [])]
-            + [(b_col[key], -rate), (m_col[key], -rate)],
+            [(c, total / rate) for c, total in on_segment.get(key, [])]
+            + [(b_col[key], -1.0), (m_col[key], -1.0)],
             -math.inf,
             0.0,
         )
@@ -313,7 +335,9 @@ def _solve_once(
     if not decisions_empty:
         _pass_model(highs, columns, rows)
         if start is not None:
-            _set_start(highs, len(columns.cost), start, b_col, m_col, y_col, u_col, route_cols)
+            _set_start(
+                highs, len(columns.cost), start, b_col, m_col, y_col, u_col, route_cols, pair_total
+            )
         highs.setOptionValue("mip_rel_gap", float(gap))
         highs.setOptionValue("time_limit", float(time_limit_s))
         highs.setOptionValue("random_seed", 0)
@@ -353,7 +377,7 @@ def _solve_once(
     for pair, cols in route_cols.items():
         members = [d for d in groups[pair] if d.service_id in coverable_ids]
         pair_demand = sum(d.key_rate_bps for d in members if d.service_id not in uncovered)
-        raw = {route: max(0.0, float(values[c])) for route, c in cols}
+        raw = {route: max(0.0, float(values[c])) * pair_total[pair] for route, c in cols}
         carried = sum(raw.values())
         if pair_demand <= 0.0 or carried <= 0.0:
             continue
@@ -393,6 +417,7 @@ def _set_start(
     y_col: dict[str, int],
     u_col: dict[str, int],
     route_cols: dict[SitePair, list[tuple[Route, int]]],
+    pair_total: dict[SitePair, float],
 ) -> None:
     """Offer a previous plan as the starting solution (it stays feasible: only routes were added)."""
     values = np.zeros(count, dtype=np.float64)
@@ -407,7 +432,7 @@ def _set_start(
     for pair, cols in route_cols.items():
         flows = start.flows.get(pair, {})
         for route, column in cols:
-            values[column] = flows.get(route, 0.0)
+            values[column] = min(1.0, flows.get(route, 0.0) / pair_total[pair])
     solution = highspy.HighsSolution()
     solution.col_value = values.tolist()
     solution.value_valid = True
