@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qsafecity.cli import main
-from qsafecity.cli.plan import parse_amount, parse_sweep
+from qsafecity.cli.plan import parse_amount, parse_sweep, parse_sweeps
 from qsafecity.errors import InputError
 
 
@@ -65,6 +65,40 @@ def test_plan_sweep_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "Coverage and cost across budgets" in target.read_text(encoding="utf-8")
 
 
+def test_plan_with_a_forecast_reports_the_exposure_left(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(["plan", "--budget", "500M", "--forecast", "gri-2025"], capsys)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "CRQC forecast gri-2025" in text
+    assert "of the critical services' exposure (Mosca)" in text
+    code, out, err = run(["plan", "--forecast", "gri-2024", "--json"], capsys)
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["forecast"]["forecast"] == "gri-2024"
+    assert 0.0 <= document["forecast"]["risk_covered"] <= 1.0
+    critical = [s for s in document["services"] if s["required_protection"] == "qkd+pqc"]
+    assert all(s["probability_exposed"] is not None for s in critical)
+
+
+def test_plan_sweep_over_forecasts_and_budgets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "crqc.csv"
+    table.write_text("year,probability\n2030,0.2\n2040,0.6\n", encoding="utf-8")
+    target = tmp_path / "sweep.html"
+    args = ["plan", "--sweep", f"forecast=gri-2024,{table}", "--sweep", "budget=400M:800M:2"]
+    code, out, err = run([*args, "-o", str(target)], capsys)
+    assert code == 0, err
+    assert "Scenario sweep (forecasts x budgets)" in out
+    assert "gri-2024" in out
+    page = target.read_text(encoding="utf-8")
+    assert "Coverage and cost across budgets and CRQC forecasts" in page
+    assert "gri-2024" in page
+    assert "crqc.csv" in page
+
+
 def test_plan_with_a_costs_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     costs = tmp_path / "costs.yaml"
     costs.write_text("qkd_device_pair: 1000\ntrusted_node: 1000\npqc_migration_per_service: 1\n")
@@ -90,7 +124,21 @@ def test_plan_with_a_costs_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--rekey-seconds", "inf"], "--rekey-seconds"),
         (["--preset", "warp-drive"], "unknown link preset"),
         (["--sweep", "budget=1:2"], "budget=<from>:<to>:<count>"),
-        (["--sweep", "horizon=1:2:3"], "only budget sweeps"),
+        (["--sweep", "horizon=1:2:3"], "sweep budget=<from>:<to>:<count> or forecast="),
+        (["--sweep", "forecast="], "list forecasts separated by commas"),
+        (["--sweep", "forecast=gri-2024,,gri-2025"], "list forecasts separated by commas"),
+        (["--sweep", "forecast=gri-2024,gri-2024"], "listed twice"),
+        (["--sweep", "forecast=gri-1066"], "unknown forecast 'gri-1066'"),
+        (
+            ["--sweep", "forecast=gri-2024", "--sweep", "forecast=gri-2025"],
+            "give forecast=... once",
+        ),
+        (["--sweep", "budget=1M:2M:3", "--sweep", "budget=1M:2M:3"], "give budget=... once"),
+        (["--sweep", "budget=1M:2M:200", "--sweep", "forecast=gri-2024,gri-2025"], "at most 200"),
+        (["--sweep", "budget=1M:2M:3", "--budget", "1M"], "cannot be combined"),
+        (["--sweep", "forecast=gri-2024", "--forecast", "gri-2025"], "cannot be combined"),
+        (["--sweep", "forecast=gri-2024", "--method", "greedy"], "leave out --method"),
+        (["--forecast", "nowhere.csv"], "unknown forecast"),
         (["--sweep", "budget=2M:1M:3"], "above the start"),
         (["--sweep", "budget=1M:2M:1"], "N must be"),
         (["--sweep", "budget=1M:2M:x"], "whole number"),
@@ -161,6 +209,13 @@ def test_broken_manifest_is_reported(tmp_path: Path, capsys: pytest.CaptureFixtu
 )
 def test_amounts(text: str, value: float) -> None:
     assert parse_amount(text) == value
+
+
+def test_sweep_options_combine() -> None:
+    spec = parse_sweeps(["forecast=gri-2024, gri-2025", "budget=100M:300M:3"])
+    assert spec.forecasts == ["gri-2024", "gri-2025"]
+    assert spec.budgets == [100e6, 200e6, 300e6]
+    assert parse_sweeps(["forecast=manifest"]).budgets is None
 
 
 def test_sweep_spacing() -> None:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from qsafecity.errors import InputError
 from qsafecity.network import Route, SitePair, route_segments, site_pair
+from qsafecity.planning.forecast import ForecastRisk
 from qsafecity.planning.problem import PlanningProblem
 from qsafecity.planning.result import Decisions, SolverReport
 
@@ -177,8 +178,11 @@ def apply(
         arrays.used[position[segment.id]] += demand_bps
 
 
-def solve_greedy(problem: PlanningProblem, budget: float | None) -> Decisions:
-    """The baseline: critical services one by one, largest key demand first, cheapest route each."""
+def solve_greedy(
+    problem: PlanningProblem, budget: float | None, *, risk: ForecastRisk | None = None
+) -> Decisions:
+    """The baseline: critical services one by one, cheapest route each: largest key demand first
+    or, with a forecast, the most exposed first (``qsafecity.planning.forecast``)."""
     started = time.perf_counter()
     remaining = math.inf if budget is None else budget - problem.mandatory_pqc_cost()
     if remaining < 0.0:
@@ -190,7 +194,14 @@ def solve_greedy(problem: PlanningProblem, budget: float | None) -> Decisions:
     flows: dict[SitePair, dict[Route, float]] = {}
     uncovered: set[str] = set()
     spent = 0.0
-    order = sorted(problem.critical, key=lambda d: (-d.key_rate_bps, d.service_id))
+    order = sorted(
+        problem.critical,
+        key=lambda d: (
+            0.0 if risk is None else -risk.weight(d.service_id),
+            -d.key_rate_bps,
+            d.service_id,
+        ),
+    )
     for demand in order:
         if not demand.site_pairs:
             uncovered.add(demand.service_id)

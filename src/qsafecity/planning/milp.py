@@ -50,6 +50,7 @@ from qsafecity.network import (
     route_segments,
     site_pair,
 )
+from qsafecity.planning.forecast import ForecastRisk
 from qsafecity.planning.greedy import solve_greedy
 from qsafecity.planning.problem import PlanningProblem, groups_of
 from qsafecity.planning.result import Decisions, SolverReport
@@ -119,6 +120,7 @@ def solve_milp(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     pricing_rounds: int = DEFAULT_PRICING_ROUNDS,
     warm_start: bool = True,
+    risk: ForecastRisk | None = None,
 ) -> Decisions:
     """Solve the planning MILP; ``budget`` is the whole plan's, mandatory PQC included.
 
@@ -131,7 +133,7 @@ def solve_milp(
     routes = {pair: list(found) for pair, found in problem.routes.items()}
     # The greedy plan's routes join the candidates and the greedy plan is the starting solution,
     # so the optimum is never worse than the baseline.
-    baseline = solve_greedy(problem, budget) if warm_start else None
+    baseline = solve_greedy(problem, budget, risk=risk) if warm_start else None
     if baseline is not None:
         for pair, flows in baseline.flows.items():
             for route in flows:
@@ -141,7 +143,7 @@ def solve_milp(
     # left to the solver, which then reports how far from proven optimal it got).
     first_limit_s = max(1.0, time_limit_s - (time.perf_counter() - started))
     decisions = _solve_once(
-        problem, routes, budget, gap=gap, time_limit_s=first_limit_s, start=baseline
+        problem, routes, budget, gap=gap, time_limit_s=first_limit_s, start=baseline, risk=risk
     )
     for _ in range(pricing_rounds):
         remaining_s = time_limit_s - (time.perf_counter() - started)
@@ -162,7 +164,7 @@ def solve_milp(
         if not added:
             break
         decisions = _solve_once(
-            problem, routes, budget, gap=gap, time_limit_s=remaining_s, start=decisions
+            problem, routes, budget, gap=gap, time_limit_s=remaining_s, start=decisions, risk=risk
         )
     report = replace(decisions.solver, seconds=time.perf_counter() - started)
     return replace(decisions, solver=report)
@@ -192,6 +194,7 @@ def _solve_once(
     gap: float,
     time_limit_s: float,
     start: Decisions | None,
+    risk: ForecastRisk | None = None,
 ) -> Decisions:
     started = time.perf_counter()
     factor = problem.pv_factor
@@ -250,7 +253,14 @@ def _solve_once(
         max_route_cost[pair] = group_max
 
     if available is not None:
-        penalty_of = dict.fromkeys(coverable_ids, available * money_scale * 1.01 + 1.0)
+        # Without a forecast every service weighs 1; with one, its Mosca exposure plus a floor
+        # (``qsafecity.planning.forecast``). The lightest service's penalty still exceeds the
+        # budget, so money is never saved by leaving a coverable service out.
+        weight = {
+            d.service_id: 1.0 if risk is None else risk.weight(d.service_id) for d in coverable
+        }
+        unit = (available * money_scale * 1.01 + 1.0) / min(weight.values(), default=1.0)
+        penalty_of = {sid: unit * w for sid, w in weight.items()}
     else:
         penalty_of = {}
         for demand in coverable:
