@@ -56,15 +56,28 @@ BY_HOPS: Final = RouteMetric("hops", lambda segment: 1.0 + 1e-6 * segment.length
 
 
 def _choose_roots(pairs: Iterable[SitePair]) -> dict[str, list[SitePair]]:
-    """Assign each pair to one of its endpoints so that few roots cover all pairs (greedy)."""
+    """Assign each pair to one of its endpoints so that few roots cover all pairs (greedy: the
+    site in most remaining pairs first, ties by id), with counts kept up to date incrementally."""
     remaining = set(pairs)
+    at_site: dict[str, set[SitePair]] = defaultdict(set)
+    for pair in remaining:
+        for site in pair:
+            at_site[site].add(pair)
+    counts = Counter({site: len(found) for site, found in at_site.items()})
     by_root: dict[str, list[SitePair]] = defaultdict(list)
     while remaining:
-        counts = Counter(site for pair in remaining for site in pair)
         root = min(counts, key=lambda site: (-counts[site], site))
-        for pair in sorted(p for p in remaining if root in p):
+        for pair in sorted(at_site[root]):
             by_root[root].append(pair)
             remaining.discard(pair)
+            for site in pair:
+                if site != root:
+                    at_site[site].discard(pair)
+                    counts[site] -= 1
+                    if not counts[site]:
+                        del counts[site]
+        del counts[root]
+        at_site[root] = set()
     return by_root
 
 

@@ -45,6 +45,7 @@ from qsafecity.errors import InputError, PlanningError
 from qsafecity.network import (
     Route,
     RouteMetric,
+    Segment,
     SitePair,
     candidate_routes,
     route_segments,
@@ -199,6 +200,14 @@ def _solve_once(
     started = time.perf_counter()
     factor = problem.pv_factor
     network = problem.network
+    segments_of: dict[Route, tuple[Segment, ...]] = {}
+
+    def along(route: Route) -> tuple[Segment, ...]:
+        found = segments_of.get(route)
+        if found is None:
+            found = segments_of[route] = route_segments(network, route)
+        return found
+
     max_pairs = problem.max_pairs()
     available = None if budget is None else budget - problem.mandatory_pqc_cost()
     if available is not None and available < 0.0:
@@ -236,7 +245,7 @@ def _solve_once(
         group_max = 0.0
         for route in candidate[pair]:
             route_cost = 0.0
-            for segment in route_segments(network, route):
+            for segment in along(route):
                 key = segment.id
                 if key not in b_col:
                     segment_cost[key] = (
@@ -276,7 +285,7 @@ def _solve_once(
     offered: dict[str, float] = defaultdict(float)
     for pair in sorted(routable & set(groups)):
         total = sum(d.key_rate_bps for d in groups[pair] if d.service_id in coverable_ids)
-        crossed = {s.id for route in candidate[pair] for s in route_segments(network, route)}
+        crossed = {s.id for route in candidate[pair] for s in along(route)}
         for key in crossed:
             offered[key] += total
     capacity_binds = {
@@ -310,7 +319,7 @@ def _solve_once(
         through_segment: dict[str, list[int]] = defaultdict(list)
         through_site: dict[str, list[int]] = defaultdict(list)
         for route, column in cols:
-            for segment in route_segments(network, route):
+            for segment in along(route):
                 through_segment[segment.id].append(column)
             for site in route[1:-1]:
                 through_site[site].append(column)
@@ -323,7 +332,7 @@ def _solve_once(
     on_segment: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for pair, cols in route_cols.items():
         for route, column in cols:
-            for segment in route_segments(network, route):
+            for segment in along(route):
                 if segment.id in capacity_binds:
                     on_segment[segment.id].append((column, pair_total[pair]))
     for key in sorted(capacity_binds):
