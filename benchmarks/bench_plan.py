@@ -92,7 +92,12 @@ def run(
         "covered": best.coverage.covered,
         "greedy_covered": greedy.coverage.covered,
         "status": best.solver.status
-        + ("" if budget is None else f", budget {budget_fraction:.0%}"),
+        + ("" if budget is None else f", budget {budget_fraction:.0%}")
+        + (
+            ""
+            if best.solver.covered_bound is None
+            else f", proven: at most {best.solver.covered_bound} coverable"
+        ),
     }
 
 

@@ -34,6 +34,7 @@ def test_chain_needs_one_trusted_node() -> None:
     assert [r.sites for r in service.routes] == [("a", "b", "c")]
     assert plan.coverage.covered == 1
     assert plan.solver.status == "optimal"
+    assert plan.solver.covered_bound is None  # no budget: every coverable service is covered
 
 
 def test_chain_beyond_reach_everywhere_is_reported_with_a_fix() -> None:
@@ -63,6 +64,7 @@ def test_star_with_one_budget_cut_drops_exactly_one_spoke() -> None:
     # 40 for PQC, then 250 buys two links, not three.
     plan = plan_city(prepare(star(3), MODEL, COSTS, horizon_years=1), budget=290.0)
     assert plan.coverage.covered == 2
+    assert plan.solver.covered_bound == 2  # proven: no plan within 290 covers three
     assert plan.cost.total_present_value == pytest.approx(2 * 100 + 40)
     (gap,) = plan.infeasibilities
     assert gap.reason == "budget"

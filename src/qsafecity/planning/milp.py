@@ -271,6 +271,7 @@ def _solve_once(
         unit = (available * money_scale * 1.01 + 1.0) / min(weight.values(), default=1.0)
         penalty_of = {sid: unit * w for sid, w in weight.items()}
     else:
+        unit = math.inf
         penalty_of = {}
         for demand in coverable:
             pairs = {site_pair(*p) for p in demand.site_pairs}
@@ -379,10 +380,20 @@ def _solve_once(
         }.get(status, highs.modelStatusToString(status))
         if status_name == "optimal" and mip_gap > 1e-9:
             status_name = "gap-reached"
+        scaled_bound = float(info.mip_dual_bound)
     else:
         values = np.zeros(0)
-        objective = bound = mip_gap = 0.0
+        objective = bound = mip_gap = scaled_bound = 0.0
         status_name = "optimal"
+    # Under a budget and without a forecast, the bound is also a proof about coverage: any plan
+    # costs at most the budget, so one that leaves U services out has an objective of at most
+    # budget + U x penalty, which cannot be below the bound. Hence U >= (bound - budget) / penalty.
+    covered_bound = None
+    if available is not None and risk is None and math.isfinite(unit):
+        fewest_out = 0
+        if math.isfinite(scaled_bound):
+            fewest_out = max(0, math.ceil((scaled_bound - available * money_scale) / unit - 1e-6))
+        covered_bound = len(coverable) - fewest_out
 
     def integer(column: int) -> int:
         return round(float(values[column]))
@@ -416,6 +427,7 @@ def _solve_once(
         columns=len(columns.cost),
         rows=len(rows.lower),
         integer_columns=sum(columns.integer),
+        covered_bound=covered_bound,
     )
     return Decisions(
         active_segments=active,

@@ -29,6 +29,9 @@ class SolverReport:
     columns: int = 0
     rows: int = 0
     integer_columns: int = 0
+    #: Under a budget (without a forecast): the most critical services any plan over the
+    #: candidate routes could cover, as the bound proves (the gap in services, not money).
+    covered_bound: int | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ def render_plan(plan: Plan) -> Group:
         + f"; links: {plan.key_rate_model} preset, reach {plan.max_distance_km:.0f} km; solver "
         f"{plan.solver.method} {plan.solver.status}"
         + (f", gap {plan.solver.gap:.2%}" if plan.solver.gap is not None else "")
+        + (
+            f" (proven: no plan covers more than {plan.solver.covered_bound})"
+            if plan.solver.covered_bound is not None and plan.solver.covered_bound > cover.covered
+            else ""
+        )
     )
     links = Table(title="QKD links in the plan", title_justify="left")
     for column in ("link", "km", "fibre", "status", "pairs", "capacity", "used", "capex"):
