@@ -66,13 +66,17 @@ def test_plan_sweep_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_plan_with_a_forecast_reports_the_exposure_left(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(["plan", "--budget", "500M", "--forecast", "gri-2025"], capsys)
+    target = tmp_path / "plan.html"
+    code, out, err = run(
+        ["plan", "--budget", "500M", "--forecast", "gri-2025", "-o", str(target)], capsys
+    )
     assert code == 0, err
     text = " ".join(out.split())
     assert "CRQC forecast gri-2025" in text
     assert "of the critical services' exposure (Mosca)" in text
+    assert "CRQC forecast gri-2025" in target.read_text(encoding="utf-8")
     code, out, err = run(["plan", "--forecast", "gri-2024", "--json"], capsys)
     assert code == 0, err
     document = json.loads(out)

@@ -208,6 +208,13 @@ def plan_html(plan: Plan, network: CityNetwork) -> str:
         f"state support: interest subsidy {plan.cost.interest_subsidy_present_value:,.0f} {c}, "
         f"trunk access {plan.cost.trunk_access_saving_present_value:,.0f} {c}",
     ]
+    if plan.forecast is not None:
+        risk = plan.forecast
+        items.append(
+            f"CRQC forecast {risk.forecast}: {risk.risk_covered:.0%} of the critical services' "
+            f"exposure covered; left without QKD and at risk: "
+            + (", ".join(risk.uncovered_at_risk) or "none")
+        )
     gaps = "".join(
         f"<li><b>{html.escape(g.service_id)}</b> ({html.escape(g.reason)}): "
         f"{html.escape(g.explanation)}. Fix: {html.escape(g.fix)}</li>"
