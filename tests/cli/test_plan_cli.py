@@ -183,6 +183,26 @@ def test_hostile_costs_files_are_refused(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("when,how\n2030,0.5\n", "the header must be"),
+        ("year,probability\n2030,lots\n", "malformed row"),
+        ("year,probability\n2030,0.6\n2040,0.2\n", "must not fall with time"),
+        ("year,probability\n2030,1.5\n", "must lie in 0..1"),
+    ],
+)
+def test_bad_forecast_files_in_a_sweep_are_refused(
+    tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "crqc.csv"
+    table.write_text(content, encoding="utf-8")
+    code, _, err = run(["plan", "--sweep", f"forecast=gri-2024,{table}"], capsys)
+    assert code == 2, err
+    assert message in err
+    assert "Traceback" not in err
+
+
 def test_unreachable_scheduler_is_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(
         ["plan", "--sweep", "budget=200M:1bn:2", "--scheduler", "tcp://127.0.0.1:9"], capsys
