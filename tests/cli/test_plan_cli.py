@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qsafecity.cli import main
-from qsafecity.cli.plan import parse_amount, parse_sweep
+from qsafecity.cli.plan import parse_amount, parse_sweep, parse_sweeps
 from qsafecity.errors import InputError
 
 
@@ -65,6 +65,44 @@ def test_plan_sweep_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "Coverage and cost across budgets" in target.read_text(encoding="utf-8")
 
 
+def test_plan_with_a_forecast_reports_the_exposure_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "plan.html"
+    code, out, err = run(
+        ["plan", "--budget", "500M", "--forecast", "gri-2025", "-o", str(target)], capsys
+    )
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "CRQC forecast gri-2025" in text
+    assert "of the critical services' exposure (Mosca)" in text
+    assert "CRQC forecast gri-2025" in target.read_text(encoding="utf-8")
+    code, out, err = run(["plan", "--forecast", "gri-2024", "--json"], capsys)
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["forecast"]["forecast"] == "gri-2024"
+    assert 0.0 <= document["forecast"]["risk_covered"] <= 1.0
+    critical = [s for s in document["services"] if s["required_protection"] == "qkd+pqc"]
+    assert all(s["probability_exposed"] is not None for s in critical)
+
+
+def test_plan_sweep_over_forecasts_and_budgets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "crqc.csv"
+    table.write_text("year,probability\n2030,0.2\n2040,0.6\n", encoding="utf-8")
+    target = tmp_path / "sweep.html"
+    args = ["plan", "--sweep", f"forecast=gri-2024,{table}", "--sweep", "budget=400M:800M:2"]
+    code, out, err = run([*args, "-o", str(target)], capsys)
+    assert code == 0, err
+    assert "Scenario sweep (forecasts x budgets)" in out
+    assert "gri-2024" in out
+    page = target.read_text(encoding="utf-8")
+    assert "Coverage and cost across budgets and CRQC forecasts" in page
+    assert "gri-2024" in page
+    assert "crqc.csv" in page
+
+
 def test_plan_with_a_costs_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     costs = tmp_path / "costs.yaml"
     costs.write_text("qkd_device_pair: 1000\ntrusted_node: 1000\npqc_migration_per_service: 1\n")
@@ -90,7 +128,21 @@ def test_plan_with_a_costs_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
         (["--rekey-seconds", "inf"], "--rekey-seconds"),
         (["--preset", "warp-drive"], "unknown link preset"),
         (["--sweep", "budget=1:2"], "budget=<from>:<to>:<count>"),
-        (["--sweep", "horizon=1:2:3"], "only budget sweeps"),
+        (["--sweep", "horizon=1:2:3"], "sweep budget=<from>:<to>:<count> or forecast="),
+        (["--sweep", "forecast="], "list forecasts separated by commas"),
+        (["--sweep", "forecast=gri-2024,,gri-2025"], "list forecasts separated by commas"),
+        (["--sweep", "forecast=gri-2024,gri-2024"], "listed twice"),
+        (["--sweep", "forecast=gri-1066"], "unknown forecast 'gri-1066'"),
+        (
+            ["--sweep", "forecast=gri-2024", "--sweep", "forecast=gri-2025"],
+            "give forecast=... once",
+        ),
+        (["--sweep", "budget=1M:2M:3", "--sweep", "budget=1M:2M:3"], "give budget=... once"),
+        (["--sweep", "budget=1M:2M:200", "--sweep", "forecast=gri-2024,gri-2025"], "at most 200"),
+        (["--sweep", "budget=1M:2M:3", "--budget", "1M"], "cannot be combined"),
+        (["--sweep", "forecast=gri-2024", "--forecast", "gri-2025"], "cannot be combined"),
+        (["--sweep", "forecast=gri-2024", "--method", "greedy"], "leave out --method"),
+        (["--forecast", "nowhere.csv"], "unknown forecast"),
         (["--sweep", "budget=2M:1M:3"], "above the start"),
         (["--sweep", "budget=1M:2M:1"], "N must be"),
         (["--sweep", "budget=1M:2M:x"], "whole number"),
@@ -131,6 +183,26 @@ def test_hostile_costs_files_are_refused(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("when,how\n2030,0.5\n", "the header must be"),
+        ("year,probability\n2030,lots\n", "malformed row"),
+        ("year,probability\n2030,0.6\n2040,0.2\n", "must not fall with time"),
+        ("year,probability\n2030,1.5\n", "must lie in 0..1"),
+    ],
+)
+def test_bad_forecast_files_in_a_sweep_are_refused(
+    tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "crqc.csv"
+    table.write_text(content, encoding="utf-8")
+    code, _, err = run(["plan", "--sweep", f"forecast=gri-2024,{table}"], capsys)
+    assert code == 2, err
+    assert message in err
+    assert "Traceback" not in err
+
+
 def test_unreachable_scheduler_is_an_input_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(
         ["plan", "--sweep", "budget=200M:1bn:2", "--scheduler", "tcp://127.0.0.1:9"], capsys
@@ -161,6 +233,13 @@ def test_broken_manifest_is_reported(tmp_path: Path, capsys: pytest.CaptureFixtu
 )
 def test_amounts(text: str, value: float) -> None:
     assert parse_amount(text) == value
+
+
+def test_sweep_options_combine() -> None:
+    spec = parse_sweeps(["forecast=gri-2024, gri-2025", "budget=100M:300M:3"])
+    assert spec.forecasts == ["gri-2024", "gri-2025"]
+    assert spec.budgets == [100e6, 200e6, 300e6]
+    assert parse_sweeps(["forecast=manifest"]).budgets is None
 
 
 def test_sweep_spacing() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from qsafecity.network import (
     service_demands,
 )
 from qsafecity.network.graph import minimum_spanning_edges, pairwise_great_circle_km
+from qsafecity.network.paths import RelayGraph
 from tests.planning.cities import chain, city
 
 MODEL = StepKeyRateModel(rate_bps=1_000.0, reach_km=120.0)
@@ -104,3 +106,40 @@ def test_step_model_rejects_nonsense() -> None:
         StepKeyRateModel(rate_bps=-1.0, reach_km=10.0)
     with pytest.raises(ValueError, match="distance"):
         MODEL.secret_key_rate_bps(-1.0)
+
+
+def test_relay_graph_routes_pay_relays_and_start_at_any_site() -> None:
+    # f1 and f2 are field cabinets (endpoints only); r1 and r2 can relay. Both detours are 50 km
+    # per hop; relaying at r1 costs 10 km-equivalents more than at r2, so r2 wins.
+    square = city(
+        [
+            ("f1", "field", 0.0, 0.0),
+            ("r1", "trusted-node", 0.3, 0.3),
+            ("r2", "government", -0.3, 0.3),
+            ("f2", "field", 0.0, 0.6),
+        ],
+        [
+            {"a": "f1", "b": "r1", "length_km": 50.0, "fibre": "dark"},
+            {"a": "r1", "b": "f2", "length_km": 50.0, "fibre": "dark"},
+            {"a": "f1", "b": "r2", "length_km": 50.0, "fibre": "dark"},
+            {"a": "r2", "b": "f2", "length_km": 50.0, "fibre": "dark"},
+        ],
+        [("x", "emergency-dispatch", ["f1", "f2"])],
+    )
+    network = build_network(square, MODEL, candidate_neighbours=0)
+    graph = RelayGraph(network)
+    lengths = np.array([s.length_km for s in graph.segments])
+    relay = np.array([{"r1": 10.0}.get(site, 0.0) for site in graph.site_ids])
+    tree = graph.trees(graph.matrix(lengths, relay), ["f1"])["f1"]
+    assert graph.route(tree, "f1", "f2") == ("f1", "r2", "f2")
+    # Without r2's segments (unusable), the route takes r1; without either, none.
+    uses_r2 = np.array(["r2" in (s.a, s.b) for s in graph.segments])
+    tree = graph.trees(graph.matrix(lengths, relay, ~uses_r2), ["f1"])["f1"]
+    assert graph.route(tree, "f1", "f2") == ("f1", "r1", "f2")
+    tree = graph.trees(graph.matrix(lengths, relay, np.zeros(len(lengths), bool)), ["f1"])["f1"]
+    assert graph.route(tree, "f1", "f2") is None
+    # Routes are oriented from the pair's first site, whichever endpoint the tree grew from.
+    found = candidate_routes(network, [("f2", "f1")], [BY_LENGTH], exhaustive_k=0)
+    (route,) = found[("f1", "f2")]
+    assert (route[0], route[-1]) == ("f1", "f2")
+    assert route[1] in {"r1", "r2"}

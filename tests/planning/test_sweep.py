@@ -42,3 +42,15 @@ def test_sweep_on_a_given_scheduler() -> None:
     assert [p.covered for p in points] == [1, 2]
     assert all(p.total_present_value is not None for p in points)
     assert points[1].total_present_value == pytest.approx(2 * 100 + 30)
+
+
+def test_sweep_plot_of_forecasts_without_a_budget_sweep() -> None:
+    from qsafecity.reports.plan_html import sweep_html
+
+    points = [
+        SweepPoint(None, True, 3, 3, 340.0, 0.0, 0.0, "optimal", "gri-2024", 1.0, 0),
+        SweepPoint(None, True, 3, 3, 340.0, 0.0, 0.0, "optimal", "early", 1.0, 0),
+    ]
+    page = sweep_html(points, "EUR", "Testville")
+    assert "CRQC forecast (no budget limit)" in page
+    assert "critical exposure covered (%), early" in page

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Final
 
@@ -17,8 +19,9 @@ from qsafecity.errors import InputError, ManifestError
 from qsafecity.manifests import load_city, write_output
 
 if TYPE_CHECKING:
-    from qsafecity.planning import PlanningProblem
-    from qsafecity.planning.sweep import SweepPoint
+    from qsafecity.city import CityManifest
+    from qsafecity.planning import ForecastRisk, PlanningProblem
+    from qsafecity.planning.sweep import Scenario, SweepPoint
 
 # The planner pulls in HiGHS, networkx and plotly (about 2 s of imports), so the command imports
 # it when it runs, not when the CLI starts. Its defaults are repeated here for the option help;
@@ -57,9 +60,7 @@ def parse_sweep(text: str) -> list[float]:
     """``budget=<from>:<to>:<count>``: that many budgets evenly spaced from one amount to the other."""
     name, _, spec = text.partition("=")
     if name.strip().lower() != "budget":
-        raise InputError(
-            f"--sweep {text!r}: only budget sweeps are supported (budget=<from>:<to>:<count>)"
-        )
+        raise InputError(f"--sweep {text!r}: {_SWEEP_FORMS}")
     parts = spec.split(":")
     if len(parts) != 3:
         raise InputError(
@@ -75,6 +76,63 @@ def parse_sweep(text: str) -> list[float]:
     if high <= low:
         raise InputError(f"--sweep {text!r}: the end must be above the start")
     return [low + (high - low) * i / (count - 1) for i in range(count)]
+
+
+_SWEEP_FORMS: Final = (
+    "sweep budget=<from>:<to>:<count> or forecast=<name-or-file>,<name-or-file>,... "
+    "(repeat --sweep to combine them)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """What ``--sweep`` options ask for: budgets and/or forecasts (None: not swept)."""
+
+    budgets: list[float] | None
+    forecasts: list[str] | None
+
+
+def parse_forecast_list(text: str) -> list[str]:
+    """``forecast=gri-2024,gri-2025,my.csv``: the forecasts' names or files, in order: a shipped
+    forecast, ``manifest`` (the city's own ``assumptions.crqc_forecast``) or a CSV file."""
+    name, _, spec = text.partition("=")
+    if name.strip().lower() != "forecast":
+        raise InputError(f"--sweep {text!r}: {_SWEEP_FORMS}")
+    items = [item.strip() for item in spec.split(",")]
+    if not spec.strip() or any(not item for item in items):
+        raise InputError(
+            f"--sweep {text!r}: list forecasts separated by commas, e.g. "
+            "forecast=gri-2024,gri-2025,manifest,my-forecast.csv"
+        )
+    if len(set(items)) != len(items):
+        raise InputError(f"--sweep {text!r}: a forecast is listed twice")
+    if len(items) > MAX_SWEEP_POINTS:
+        raise InputError(f"--sweep {text!r}: at most {MAX_SWEEP_POINTS} forecasts")
+    return items
+
+
+def parse_sweeps(texts: list[str]) -> SweepSpec:
+    """One or more ``--sweep`` options; a budget and a forecast sweep make their product."""
+    budgets: list[float] | None = None
+    forecasts: list[str] | None = None
+    for text in texts:
+        kind = text.partition("=")[0].strip().lower()
+        if kind == "budget":
+            if budgets is not None:
+                raise InputError("--sweep: give budget=... once")
+            budgets = parse_sweep(text)
+        elif kind == "forecast":
+            if forecasts is not None:
+                raise InputError("--sweep: give forecast=... once (list them with commas)")
+            forecasts = parse_forecast_list(text)
+        else:
+            raise InputError(f"--sweep {text!r}: {_SWEEP_FORMS}")
+    total = len(budgets or [None]) * len(forecasts or [None])
+    if total > MAX_SWEEP_POINTS:
+        raise InputError(
+            f"--sweep: {total} scenarios; at most {MAX_SWEEP_POINTS} (fewer budgets or forecasts)"
+        )
+    return SweepSpec(budgets, forecasts)
 
 
 def load_costs_file(path: Path) -> dict[str, object]:
@@ -135,8 +193,18 @@ def plan(
         float, typer.Option("--rekey-seconds", help="...and at least one per this many seconds.")
     ] = 60.0,
     sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Scenario sweep: budget=<from>:<to>:<count> and/or forecast=<name|file>,... "
+            "(repeat to combine: every forecast at every budget); table, and plot with -o."
+        ),
+    ] = None,
+    forecast: Annotated[
         str | None,
-        typer.Option(help="Scenario sweep, budget=<from>:<to>:<count> (table, and plot with -o)."),
+        typer.Option(
+            help="CRQC forecast (gri-2024, gri-2025, manifest, or a CSV file): under a budget, "
+            "cover the most exposed critical services first and report the exposure left."
+        ),
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address for --sweep (default: local).")
@@ -158,12 +226,18 @@ def plan(
     for name, value in (("--rekey-mb", rekey_mb), ("--rekey-seconds", rekey_seconds)):
         if not (math.isfinite(value) and 0.0 < value <= 1e9):
             raise InputError(f"{name} must be a positive number, got {value}")
-    if sweep is not None and as_json:
+    if sweep and as_json:
         raise InputError("--json and --sweep cannot be combined")
-    if scheduler is not None and sweep is None:
+    if scheduler is not None and not sweep:
         raise InputError("--scheduler applies to --sweep only")
     chosen_budget = None if budget is None else parse_amount(budget)
-    budgets = parse_sweep(sweep) if sweep is not None else None
+    spec = parse_sweeps(sweep) if sweep else None
+    if spec is not None and spec.budgets is not None and budget is not None:
+        raise InputError("--budget and --sweep budget=... cannot be combined")
+    if spec is not None and spec.forecasts is not None and forecast is not None:
+        raise InputError("--forecast and --sweep forecast=... cannot be combined")
+    if spec is not None and method != "milp":
+        raise InputError("--sweep plans with the optimiser; leave out --method")
     if output is not None and output.suffix.lower() not in {".html", ".htm"}:
         raise InputError(f"{output}: the map is HTML; give a file ending in .html")
 
@@ -185,15 +259,28 @@ def plan(
         rekey=RekeyPolicy(bytes_per_key=rekey_mb * 1e6, seconds_per_key=rekey_seconds),
     )
 
-    if budgets is not None:
-        points = _run_sweep(problem, budgets, scheduler, gap, time_limit)
+    now_year = datetime.now(UTC).year
+    if spec is not None:
+        from qsafecity.planning.sweep import scenarios_of  # noqa: PLC0415
+
+        names: list[str | None] = [forecast]
+        if spec.forecasts is not None:
+            names = list(spec.forecasts)
+        risks = [_risk(manifest, problem, name, now_year) for name in names]
+        budgets: list[float | None] = [chosen_budget]
+        if spec.budgets is not None:
+            budgets = list(spec.budgets)
+        points = _run_sweep(problem, scenarios_of(budgets, risks), scheduler, gap, time_limit)
         stdout.print(render_sweep(points, manifest.city.currency))
         if output is not None:
             write_output(output, sweep_html(points, manifest.city.currency, manifest.city.name))
             stdout.print(f"wrote the sweep plot to {output}", markup=False)
         return
 
-    result = plan_city(problem, chosen_budget, method=method, gap=gap, time_limit_s=time_limit)
+    risk = None if forecast is None else _risk(manifest, problem, forecast, now_year)
+    result = plan_city(
+        problem, chosen_budget, method=method, gap=gap, time_limit_s=time_limit, risk=risk
+    )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
     else:
@@ -204,14 +291,30 @@ def plan(
             stdout.print(f"wrote the plan map to {output}", markup=False)
 
 
+def _risk(
+    city: CityManifest, problem: PlanningProblem, name: str | None, now_year: int
+) -> ForecastRisk | None:
+    """The critical services' exposure under a named forecast, ``manifest`` or a CSV file."""
+    if name is None:
+        return None
+    from qsafecity.assessment import resolve_forecast  # noqa: PLC0415 - see the import note
+    from qsafecity.manifests import load_forecast  # noqa: PLC0415
+    from qsafecity.planning import forecast_risk  # noqa: PLC0415
+
+    chosen = resolve_forecast(city) if name.lower() == "manifest" else load_forecast(name)
+    return forecast_risk(
+        city, chosen, now_year=now_year, service_ids={d.service_id for d in problem.critical}
+    )
+
+
 def _run_sweep(
     problem: PlanningProblem,
-    budgets: list[float],
+    scenarios: list[Scenario],
     scheduler: str | None,
     gap: float,
     time_limit: float,
 ) -> list[SweepPoint]:
-    from qsafecity.planning.sweep import sweep_budgets  # noqa: PLC0415 - see the import note
+    from qsafecity.planning.sweep import sweep as run_sweep  # noqa: PLC0415 - see the import note
 
     with Progress(
         TextColumn("planning scenarios"),
@@ -221,10 +324,10 @@ def _run_sweep(
         console=stdout,
         transient=True,
     ) as progress:
-        task = progress.add_task("sweep", total=len(budgets))
-        return sweep_budgets(
+        task = progress.add_task("sweep", total=len(scenarios))
+        return run_sweep(
             problem,
-            budgets,
+            scenarios,
             scheduler=scheduler,
             gap=gap,
             time_limit_s=time_limit,

@@ -7,7 +7,7 @@ must contain the good ones without being so large that the optimisation drowns:
 
 * for every metric given (fibre length, number of hops, an estimated cost...) the best route under
   it, found with one Dijkstra tree per *root* site (the endpoint that most pairs share, typically a
-  data centre), so that a city with thousands of services needs only a few dozen trees;
+  data centre), computed in scipy (``paths.RelayGraph``);
 * for small networks, in addition, the ``exhaustive_k`` shortest simple routes of every pair
   (Yen's algorithm), which makes the planner exact on hand-solvable cities.
 """
@@ -18,11 +18,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice, pairwise
-from typing import Any, Final
+from typing import Final
 
 import networkx as nx
+import numpy as np
 
 from qsafecity.network.graph import CityNetwork, Segment
+from qsafecity.network.paths import RelayGraph
 
 #: A route: the sites it passes through, from one endpoint to the other.
 Route = tuple[str, ...]
@@ -54,15 +56,28 @@ BY_HOPS: Final = RouteMetric("hops", lambda segment: 1.0 + 1e-6 * segment.length
 
 
 def _choose_roots(pairs: Iterable[SitePair]) -> dict[str, list[SitePair]]:
-    """Assign each pair to one of its endpoints so that few roots cover all pairs (greedy)."""
+    """Assign each pair to one of its endpoints so that few roots cover all pairs (greedy: the
+    site in most remaining pairs first, ties by id), with counts kept up to date incrementally."""
     remaining = set(pairs)
+    at_site: dict[str, set[SitePair]] = defaultdict(set)
+    for pair in remaining:
+        for site in pair:
+            at_site[site].add(pair)
+    counts = Counter({site: len(found) for site, found in at_site.items()})
     by_root: dict[str, list[SitePair]] = defaultdict(list)
     while remaining:
-        counts = Counter(site for pair in remaining for site in pair)
         root = min(counts, key=lambda site: (-counts[site], site))
-        for pair in sorted(p for p in remaining if root in p):
+        for pair in sorted(at_site[root]):
             by_root[root].append(pair)
             remaining.discard(pair)
+            for site in pair:
+                if site != root:
+                    at_site[site].discard(pair)
+                    counts[site] -= 1
+                    if not counts[site]:
+                        del counts[site]
+        del counts[root]
+        at_site[root] = set()
     return by_root
 
 
@@ -88,13 +103,17 @@ def candidate_routes(
         if route not in found[pair]:
             found[pair].append(route)
 
-    for root, root_pairs in sorted(_choose_roots(wanted).items()):
-        for metric in metrics:
-            weight = _weight_function(metric, root, relay)
-            paths = nx.single_source_dijkstra_path(graph, root, weight=weight)
+    fast = RelayGraph(network)
+    by_root = sorted(_choose_roots(wanted).items())
+    roots = [root for root, _ in by_root]
+    for metric in metrics:
+        segment_weight = np.array([metric.segment_weight(s) for s in fast.segments], dtype=float)
+        relay_weight = np.array([metric.relay_weight(site) for site in fast.site_ids], dtype=float)
+        trees = fast.trees(fast.matrix(segment_weight, relay_weight), roots)
+        for root, root_pairs in by_root:
             for pair in root_pairs:
                 target = pair[1] if pair[0] == root else pair[0]
-                path = paths.get(target)
+                path = fast.route(trees[root], root, target)
                 if path is not None and len(path) > 1:
                     add(pair, path)
 
@@ -105,22 +124,10 @@ def candidate_routes(
             allowed = relay | set(pair)
             subgraph = graph.subgraph(n for n in graph.nodes if n in allowed)
             paths_iter = nx.shortest_simple_paths(subgraph, pair[0], pair[1], weight="length_km")
-            for path in islice(paths_iter, exhaustive_k):
-                add(pair, path)
+            for simple in islice(paths_iter, exhaustive_k):
+                add(pair, simple)
 
     return {pair: tuple(routes) for pair, routes in found.items()}
-
-
-def _weight_function(
-    metric: RouteMetric, root: str, relay: frozenset[str]
-) -> Callable[[str, str, dict[str, Any]], float | None]:
-    def weight(u: str, v: str, data: dict[str, Any]) -> float | None:
-        if u != root and u not in relay:
-            return None  # a site that cannot host a trusted node cannot pass key on
-        segment: Segment = data["segment"]
-        return metric.segment_weight(segment) + metric.relay_weight(v)
-
-    return weight
 
 
 def route_segments(network: CityNetwork, route: Route) -> tuple[Segment, ...]:

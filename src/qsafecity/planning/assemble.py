@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 
@@ -17,12 +18,14 @@ from qsafecity.network import (
     site_pair,
 )
 from qsafecity.network.graph import minimum_spanning_edges, pairwise_great_circle_km
+from qsafecity.planning.forecast import ForecastRisk
 from qsafecity.planning.greedy import apply, cheapest_addition, state_from_decisions
 from qsafecity.planning.problem import PlanningProblem, bottleneck_capacity_bps, groups_of
 from qsafecity.planning.result import (
     CostSummary,
     Coverage,
     Decisions,
+    ForecastSummary,
     Infeasibility,
     OperatorSubsidy,
     Plan,
@@ -36,7 +39,12 @@ from qsafecity.policy.support import annuity
 PQC_FALLBACK = "pqc-fallback"
 
 
-def assemble(problem: PlanningProblem, decisions: Decisions, budget: float | None) -> Plan:
+def assemble(
+    problem: PlanningProblem,
+    decisions: Decisions,
+    budget: float | None,
+    risk: ForecastRisk | None = None,
+) -> Plan:
     """The plan that ``decisions`` describe, with every number a reader needs to check it."""
     network = problem.network
     factor = problem.pv_factor
@@ -105,7 +113,7 @@ def assemble(problem: PlanningProblem, decisions: Decisions, budget: float | Non
     )
 
     spare = {link.segment_id: link.spare_bps for link in links}
-    services, service_routes = _services(problem, decisions, spare)
+    services, service_routes = _services(problem, decisions, spare, risk)
     infeasibilities = _infeasibilities(problem, decisions)
     subsidies = _subsidies(problem, decisions, link_capex, service_routes)
 
@@ -159,11 +167,37 @@ def assemble(problem: PlanningProblem, decisions: Decisions, budget: float | Non
         subsidies=subsidies,
         coverage=coverage,
         solver=decisions.solver,
+        forecast=None if risk is None else _forecast_summary(problem, decisions, risk),
+    )
+
+
+def _forecast_summary(
+    problem: PlanningProblem, decisions: Decisions, risk: ForecastRisk
+) -> ForecastSummary:
+    critical = [
+        risk.services[d.service_id] for d in problem.critical if d.service_id in risk.services
+    ]
+    covered = [r for r in critical if r.service_id not in decisions.uncovered]
+    return ForecastSummary(
+        forecast=risk.forecast,
+        now_year=risk.now_year,
+        tolerance=risk.tolerance,
+        tolerance_year=risk.tolerance_year,
+        exposure_critical=sum(r.probability_exposed for r in critical),
+        exposure_covered=sum(r.probability_exposed for r in covered),
+        uncovered_at_risk=tuple(
+            sorted(
+                r.service_id for r in critical if r.at_risk and r.service_id in decisions.uncovered
+            )
+        ),
     )
 
 
 def _services(
-    problem: PlanningProblem, decisions: Decisions, spare: dict[str, float]
+    problem: PlanningProblem,
+    decisions: Decisions,
+    spare: dict[str, float],
+    risk: ForecastRisk | None,
 ) -> tuple[tuple[ServicePlan, ...], dict[str, list[tuple[Route, float]]]]:
     """Each service's protection and, for covered critical ones, its share of each pair's routes."""
     groups = groups_of(problem)
@@ -199,9 +233,22 @@ def _services(
                     )
                     for route, rate in service_routes.get(demand.service_id, [])
                 ),
+                **_risk_fields(risk, demand.service_id),
             )
         )
     return tuple(sorted(plans, key=lambda p: p.service_id)), service_routes
+
+
+def _risk_fields(risk: ForecastRisk | None, service_id: str) -> dict[str, Any]:
+    found = None if risk is None else risk.services.get(service_id)
+    if found is None:
+        return {}
+    return {
+        "probability_exposed": found.probability_exposed,
+        "deadline_year": found.deadline_year,
+        "start_by_year": found.start_by_year,
+        "at_risk": found.at_risk,
+    }
 
 
 def _infeasibilities(problem: PlanningProblem, decisions: Decisions) -> tuple[Infeasibility, ...]:

@@ -10,31 +10,78 @@ optimiser would do, and the benchmark's baseline.
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-import networkx as nx
+import numpy as np
+import numpy.typing as npt
 
 from qsafecity.errors import InputError
 from qsafecity.network import Route, SitePair, route_segments, site_pair
+from qsafecity.planning.forecast import ForecastRisk
 from qsafecity.planning.problem import PlanningProblem
 from qsafecity.planning.result import Decisions, SolverReport
 
 
 @dataclass
 class PlanState:
-    """What is built and how much of each link's key rate is used (mutable working state)."""
+    """What is built and how much of each link's key rate is used (mutable working state).
+
+    ``arrays`` mirrors it as numpy arrays over the problem's QKD-feasible segments and sites, kept
+    up to date by ``apply`` so that each search costs no Python loop over the whole plan.
+    """
 
     active: set[str] = field(default_factory=set)
     extra: dict[str, int] = field(default_factory=dict)
     nodes: set[str] = field(default_factory=set)
     used_bps: dict[str, float] = field(default_factory=dict)
+    _arrays: _StateArrays | None = None
 
     def copy(self) -> PlanState:
-        return PlanState(set(self.active), dict(self.extra), set(self.nodes), dict(self.used_bps))
+        arrays = None if self._arrays is None else self._arrays.copy()
+        return PlanState(
+            set(self.active), dict(self.extra), set(self.nodes), dict(self.used_bps), arrays
+        )
+
+    def arrays(self, problem: PlanningProblem) -> _StateArrays:
+        if self._arrays is None:
+            position = problem.segment_positions
+            index = problem.relay_graph.index
+            count = len(position)
+            arrays = _StateArrays(
+                np.zeros(count, dtype=bool),
+                np.zeros(count),
+                np.zeros(count),
+                np.zeros(len(index), dtype=bool),
+            )
+            for key in self.active:
+                if key in position:
+                    arrays.active[position[key]] = True
+            for key, more in self.extra.items():
+                if key in position:
+                    arrays.extra[position[key]] = more
+            for key, rate in self.used_bps.items():
+                if key in position:
+                    arrays.used[position[key]] = rate
+            for site in self.nodes:
+                if site in index:
+                    arrays.nodes[index[site]] = True
+            self._arrays = arrays
+        return self._arrays
+
+
+@dataclass(frozen=True, slots=True)
+class _StateArrays:
+    active: npt.NDArray[np.bool_]
+    extra: npt.NDArray[np.float64]
+    used: npt.NDArray[np.float64]
+    nodes: npt.NDArray[np.bool_]
+
+    def copy(self) -> _StateArrays:
+        return _StateArrays(
+            self.active.copy(), self.extra.copy(), self.used.copy(), self.nodes.copy()
+        )
 
 
 def state_from_decisions(problem: PlanningProblem, decisions: Decisions) -> PlanState:
@@ -59,86 +106,83 @@ class Addition:
     new_nodes: tuple[str, ...]
 
 
-def _pairs_needed(
-    problem: PlanningProblem, state: PlanState, key: str, rate_bps: float, demand_bps: float
-) -> tuple[int, bool] | None:
-    """(device pairs to add, whether the link itself is new) or None when it cannot carry it."""
-    active = key in state.active
-    pairs_now = (1 + state.extra.get(key, 0)) if active else 0
-    spare = pairs_now * rate_bps - state.used_bps.get(key, 0.0)
-    if spare >= demand_bps * (1.0 - 1e-12):
-        return (0, False)
-    more = math.ceil((demand_bps - spare) / rate_bps - 1e-12)
-    if pairs_now + more > problem.max_pairs():
-        return None
-    return (more, not active)
-
-
 def cheapest_addition(
     problem: PlanningProblem, state: PlanState, source: str, target: str, demand_bps: float
 ) -> Addition | None:
-    """The least-cost route for ``demand_bps`` more between two sites, or None if none exists."""
+    """The least-cost route for ``demand_bps`` more between two sites, or None if none exists.
+
+    One Dijkstra search on the split relay graph (``qsafecity.network.paths``) whose arc weights
+    are the incremental costs, computed for every segment at once with numpy.
+    """
     network = problem.network
+    fast = problem.relay_graph
+    if source not in fast.index or target not in fast.index or source == target:
+        return None
     factor = problem.pv_factor
     node_cost = problem.trusted_node().present_value(factor)
     extra_cost = problem.extra_pair().present_value(factor)
-    relay = network.relay_sites
-
-    def weight(u: str, v: str, data: dict[str, Any]) -> float | None:
-        if u != source and u not in relay:
-            return None
-        if v != target and v not in relay:
-            return None
-        segment = data["segment"]
-        need = _pairs_needed(problem, state, segment.id, segment.key_rate_bps, demand_bps)
-        if need is None:
-            return None
-        more, new = need
-        cost = 0.0
-        if new:
-            cost += problem.activation(segment).present_value(factor) + extra_cost * (more - 1)
-        else:
-            cost += extra_cost * more
-        if v != target and v not in state.nodes:
-            cost += node_cost
-        return cost
-
-    try:
-        path = nx.dijkstra_path(network.qkd_graph, source, target, weight=weight)
-    except (nx.NetworkXNoPath, nx.NodeNotFound):
+    position = problem.segment_positions
+    rate = problem.segment_rates
+    arrays = state.arrays(problem)
+    active, extra, used = arrays.active, arrays.extra, arrays.used
+    pairs_now = np.where(active, 1.0 + extra, 0.0)
+    spare = pairs_now * rate - used
+    enough = spare >= demand_bps * (1.0 - 1e-12)
+    more = np.where(enough, 0.0, np.ceil((demand_bps - spare) / rate - 1e-12))
+    usable = pairs_now + more <= problem.max_pairs()
+    new = ~active & ~enough
+    cost = np.where(new, problem.activation_present_values + extra_cost * (more - 1.0), 0.0)
+    cost = np.where(new, cost, extra_cost * more)
+    relay_cost = np.where(arrays.nodes, 0.0, node_cost)
+    # A tiny cost per hop breaks ties towards fewer hops (and keeps zero-cost arcs distinct).
+    tie = 1e-9 * max(1.0, extra_cost)
+    matrix = fast.matrix(cost + tie, relay_cost + tie, usable)
+    trees = fast.trees(matrix, [source])
+    route = fast.route(trees[source], source, target)
+    if route is None:
         return None
-    route = tuple(path)
     new_links: list[str] = []
     new_pairs: dict[str, int] = {}
+    total = 0.0
     for segment in route_segments(network, route):
-        need = _pairs_needed(problem, state, segment.id, segment.key_rate_bps, demand_bps)
-        assert need is not None  # the path only uses segments that can carry it
-        more, new = need
-        if new:
+        i = position[segment.id]
+        added = int(more[i])
+        total += float(cost[i])
+        if new[i]:
             new_links.append(segment.id)
-            more -= 1
-        if more:
-            new_pairs[segment.id] = more
+            added -= 1
+        if added:
+            new_pairs[segment.id] = added
     new_nodes = tuple(site for site in route[1:-1] if site not in state.nodes)
-    cost = sum(
-        weight(u, v, network.qkd_graph.edges[u, v]) or 0.0 for u, v in itertools.pairwise(route)
-    )
-    return Addition(route, cost, tuple(new_links), new_pairs, new_nodes)
+    total += node_cost * len(new_nodes)
+    return Addition(route, total, tuple(new_links), new_pairs, new_nodes)
 
 
 def apply(
     problem: PlanningProblem, state: PlanState, addition: Addition, demand_bps: float
 ) -> None:
+    arrays = state.arrays(problem)
+    position = problem.segment_positions
+    index = problem.relay_graph.index
     state.active.update(addition.new_links)
+    for key in addition.new_links:
+        arrays.active[position[key]] = True
     for key, more in addition.new_pairs.items():
         state.extra[key] = state.extra.get(key, 0) + more
+        arrays.extra[position[key]] += more
     state.nodes.update(addition.new_nodes)
+    for site in addition.new_nodes:
+        arrays.nodes[index[site]] = True
     for segment in route_segments(problem.network, addition.route):
         state.used_bps[segment.id] = state.used_bps.get(segment.id, 0.0) + demand_bps
+        arrays.used[position[segment.id]] += demand_bps
 
 
-def solve_greedy(problem: PlanningProblem, budget: float | None) -> Decisions:
-    """The baseline: critical services one by one, largest key demand first, cheapest route each."""
+def solve_greedy(
+    problem: PlanningProblem, budget: float | None, *, risk: ForecastRisk | None = None
+) -> Decisions:
+    """The baseline: critical services one by one, cheapest route each: largest key demand first
+    or, with a forecast, the most exposed first (``qsafecity.planning.forecast``)."""
     started = time.perf_counter()
     remaining = math.inf if budget is None else budget - problem.mandatory_pqc_cost()
     if remaining < 0.0:
@@ -150,7 +194,14 @@ def solve_greedy(problem: PlanningProblem, budget: float | None) -> Decisions:
     flows: dict[SitePair, dict[Route, float]] = {}
     uncovered: set[str] = set()
     spent = 0.0
-    order = sorted(problem.critical, key=lambda d: (-d.key_rate_bps, d.service_id))
+    order = sorted(
+        problem.critical,
+        key=lambda d: (
+            0.0 if risk is None else -risk.weight(d.service_id),
+            -d.key_rate_bps,
+            d.service_id,
+        ),
+    )
     for demand in order:
         if not demand.site_pairs:
             uncovered.add(demand.service_id)

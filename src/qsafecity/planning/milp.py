@@ -45,11 +45,13 @@ from qsafecity.errors import InputError, PlanningError
 from qsafecity.network import (
     Route,
     RouteMetric,
+    Segment,
     SitePair,
     candidate_routes,
     route_segments,
     site_pair,
 )
+from qsafecity.planning.forecast import ForecastRisk
 from qsafecity.planning.greedy import solve_greedy
 from qsafecity.planning.problem import PlanningProblem, groups_of
 from qsafecity.planning.result import Decisions, SolverReport
@@ -119,6 +121,7 @@ def solve_milp(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     pricing_rounds: int = DEFAULT_PRICING_ROUNDS,
     warm_start: bool = True,
+    risk: ForecastRisk | None = None,
 ) -> Decisions:
     """Solve the planning MILP; ``budget`` is the whole plan's, mandatory PQC included.
 
@@ -131,7 +134,7 @@ def solve_milp(
     routes = {pair: list(found) for pair, found in problem.routes.items()}
     # The greedy plan's routes join the candidates and the greedy plan is the starting solution,
     # so the optimum is never worse than the baseline.
-    baseline = solve_greedy(problem, budget) if warm_start else None
+    baseline = solve_greedy(problem, budget, risk=risk) if warm_start else None
     if baseline is not None:
         for pair, flows in baseline.flows.items():
             for route in flows:
@@ -141,7 +144,7 @@ def solve_milp(
     # left to the solver, which then reports how far from proven optimal it got).
     first_limit_s = max(1.0, time_limit_s - (time.perf_counter() - started))
     decisions = _solve_once(
-        problem, routes, budget, gap=gap, time_limit_s=first_limit_s, start=baseline
+        problem, routes, budget, gap=gap, time_limit_s=first_limit_s, start=baseline, risk=risk
     )
     for _ in range(pricing_rounds):
         remaining_s = time_limit_s - (time.perf_counter() - started)
@@ -162,7 +165,7 @@ def solve_milp(
         if not added:
             break
         decisions = _solve_once(
-            problem, routes, budget, gap=gap, time_limit_s=remaining_s, start=decisions
+            problem, routes, budget, gap=gap, time_limit_s=remaining_s, start=decisions, risk=risk
         )
     report = replace(decisions.solver, seconds=time.perf_counter() - started)
     return replace(decisions, solver=report)
@@ -192,10 +195,19 @@ def _solve_once(
     gap: float,
     time_limit_s: float,
     start: Decisions | None,
+    risk: ForecastRisk | None = None,
 ) -> Decisions:
     started = time.perf_counter()
     factor = problem.pv_factor
     network = problem.network
+    segments_of: dict[Route, tuple[Segment, ...]] = {}
+
+    def along(route: Route) -> tuple[Segment, ...]:
+        found = segments_of.get(route)
+        if found is None:
+            found = segments_of[route] = route_segments(network, route)
+        return found
+
     max_pairs = problem.max_pairs()
     available = None if budget is None else budget - problem.mandatory_pqc_cost()
     if available is not None and available < 0.0:
@@ -226,13 +238,14 @@ def _solve_once(
     m_col: dict[str, int] = {}
     y_col: dict[str, int] = {}
     route_cols: dict[SitePair, list[tuple[Route, int]]] = {}
+    pair_total: dict[SitePair, float] = {}
     max_route_cost: dict[SitePair, float] = {}
 
     for pair in sorted(routable & set(groups)):
         group_max = 0.0
         for route in candidate[pair]:
             route_cost = 0.0
-            for segment in route_segments(network, route):
+            for segment in along(route):
                 key = segment.id
                 if key not in b_col:
                     segment_cost[key] = (
@@ -249,8 +262,16 @@ def _solve_once(
         max_route_cost[pair] = group_max
 
     if available is not None:
-        penalty_of = dict.fromkeys(coverable_ids, available * money_scale * 1.01 + 1.0)
+        # Without a forecast every service weighs 1; with one, its Mosca exposure plus a floor
+        # (``qsafecity.planning.forecast``). The lightest service's penalty still exceeds the
+        # budget, so money is never saved by leaving a coverable service out.
+        weight = {
+            d.service_id: 1.0 if risk is None else risk.weight(d.service_id) for d in coverable
+        }
+        unit = (available * money_scale * 1.01 + 1.0) / min(weight.values(), default=1.0)
+        penalty_of = {sid: unit * w for sid, w in weight.items()}
     else:
+        unit = math.inf
         penalty_of = {}
         for demand in coverable:
             pairs = {site_pair(*p) for p in demand.site_pairs}
@@ -260,6 +281,22 @@ def _solve_once(
         for demand in coverable
     }
 
+    # Key on each segment from every pair that has a candidate route over it: where even all of
+    # it fits in one device pair, the capacity row and further pairs can never matter.
+    offered: dict[str, float] = defaultdict(float)
+    for pair in sorted(routable & set(groups)):
+        total = sum(d.key_rate_bps for d in groups[pair] if d.service_id in coverable_ids)
+        crossed = {s.id for route in candidate[pair] for s in along(route)}
+        for key in crossed:
+            offered[key] += total
+    capacity_binds = {
+        key for key in b_col if offered[key] > network.segment_by_id(key).key_rate_bps * (1 - 1e-9)
+    }
+    for key in sorted(set(b_col) - capacity_binds):
+        columns.upper[m_col[key]] = 0.0
+
+    # Pair flows are fractions of the pair's demand (lambda in [0, 1]), which keeps the matrix's
+    # coefficients near 1 whatever the key rates and demands are.
     for pair in sorted(routable & set(groups)):
         members = [d for d in groups[pair] if d.service_id in coverable_ids]
         if not members:
@@ -267,39 +304,44 @@ def _solve_once(
         total = sum(d.key_rate_bps for d in members)
         cols = []
         for route in candidate[pair]:
-            cols.append((route, columns.add(0.0, 0.0, math.inf, integer=False)))
+            cols.append((route, columns.add(0.0, 0.0, 1.0, integer=False)))
         route_cols[pair] = cols
+        pair_total[pair] = total
         rows.add(
-            [(c, 1.0) for _, c in cols] + [(u_col[d.service_id], d.key_rate_bps) for d in members],
-            total,
-            total,
+            [(c, 1.0) for _, c in cols]
+            + [(u_col[d.service_id], d.key_rate_bps / total) for d in members],
+            1.0,
+            1.0,
         )
-        # Linking, aggregated over the pair's routes through each element: all of the pair's key
-        # crossing a segment (or relayed at a site) needs it built. Summing the routes makes the
-        # LP bound much tighter than one row per route when the LP splits a pair's key.
+        # Strong linking, per pair and element: the pair's share crossing a segment (or relayed
+        # at a site) is at most the element's build variable. Summed over the pair's routes, as
+        # one row per pair and element, it is the tightest such row (the LP cannot spread one
+        # pair's key thinly over many routes to pay a fraction of each).
         through_segment: dict[str, list[int]] = defaultdict(list)
         through_site: dict[str, list[int]] = defaultdict(list)
         for route, column in cols:
-            for segment in route_segments(network, route):
+            for segment in along(route):
                 through_segment[segment.id].append(column)
             for site in route[1:-1]:
                 through_site[site].append(column)
         for key, used_by in sorted(through_segment.items()):
-            cap = min(total, max_pairs * network.segment_by_id(key).key_rate_bps)
-            rows.add([(c, 1.0) for c in used_by] + [(b_col[key], -cap)], -math.inf, 0.0)
+            share = min(1.0, max_pairs * network.segment_by_id(key).key_rate_bps / total)
+            rows.add([(c, 1.0) for c in used_by] + [(b_col[key], -share)], -math.inf, 0.0)
         for site, used_by in sorted(through_site.items()):
-            rows.add([(c, 1.0) for c in used_by] + [(y_col[site], -total)], -math.inf, 0.0)
+            rows.add([(c, 1.0) for c in used_by] + [(y_col[site], -1.0)], -math.inf, 0.0)
 
-    on_segment: dict[str, list[int]] = defaultdict(list)
-    for cols in route_cols.values():
+    on_segment: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for pair, cols in route_cols.items():
         for route, column in cols:
-            for segment in route_segments(network, route):
-                on_segment[segment.id].append(column)
-    for key in sorted(b_col):
+            for segment in along(route):
+                if segment.id in capacity_binds:
+                    on_segment[segment.id].append((column, pair_total[pair]))
+    for key in sorted(capacity_binds):
+        # Key carried (bit/s) over the key rate of one device pair, so coefficients stay near 1.
         rate = network.segment_by_id(key).key_rate_bps
         rows.add(
-            [(c, 1.0) for c in on_segment.get(key, [])]
-            + [(b_col[key], -rate), (m_col[key], -rate)],
+            [(c, total / rate) for c, total in on_segment.get(key, [])]
+            + [(b_col[key], -1.0), (m_col[key], -1.0)],
             -math.inf,
             0.0,
         )
@@ -313,7 +355,9 @@ def _solve_once(
     if not decisions_empty:
         _pass_model(highs, columns, rows)
         if start is not None:
-            _set_start(highs, len(columns.cost), start, b_col, m_col, y_col, u_col, route_cols)
+            _set_start(
+                highs, len(columns.cost), start, b_col, m_col, y_col, u_col, route_cols, pair_total
+            )
         highs.setOptionValue("mip_rel_gap", float(gap))
         highs.setOptionValue("time_limit", float(time_limit_s))
         highs.setOptionValue("random_seed", 0)
@@ -336,10 +380,20 @@ def _solve_once(
         }.get(status, highs.modelStatusToString(status))
         if status_name == "optimal" and mip_gap > 1e-9:
             status_name = "gap-reached"
+        scaled_bound = float(info.mip_dual_bound)
     else:
         values = np.zeros(0)
-        objective = bound = mip_gap = 0.0
+        objective = bound = mip_gap = scaled_bound = 0.0
         status_name = "optimal"
+    # Under a budget and without a forecast, the bound is also a proof about coverage: any plan
+    # costs at most the budget, so one that leaves U services out has an objective of at most
+    # budget + U x penalty, which cannot be below the bound. Hence U >= (bound - budget) / penalty.
+    covered_bound = None
+    if available is not None and risk is None and math.isfinite(unit):
+        fewest_out = 0
+        if math.isfinite(scaled_bound):
+            fewest_out = max(0, math.ceil((scaled_bound - available * money_scale) / unit - 1e-6))
+        covered_bound = len(coverable) - fewest_out
 
     def integer(column: int) -> int:
         return round(float(values[column]))
@@ -353,7 +407,7 @@ def _solve_once(
     for pair, cols in route_cols.items():
         members = [d for d in groups[pair] if d.service_id in coverable_ids]
         pair_demand = sum(d.key_rate_bps for d in members if d.service_id not in uncovered)
-        raw = {route: max(0.0, float(values[c])) for route, c in cols}
+        raw = {route: max(0.0, float(values[c])) * pair_total[pair] for route, c in cols}
         carried = sum(raw.values())
         if pair_demand <= 0.0 or carried <= 0.0:
             continue
@@ -373,6 +427,7 @@ def _solve_once(
         columns=len(columns.cost),
         rows=len(rows.lower),
         integer_columns=sum(columns.integer),
+        covered_bound=covered_bound,
     )
     return Decisions(
         active_segments=active,
@@ -393,6 +448,7 @@ def _set_start(
     y_col: dict[str, int],
     u_col: dict[str, int],
     route_cols: dict[SitePair, list[tuple[Route, int]]],
+    pair_total: dict[SitePair, float],
 ) -> None:
     """Offer a previous plan as the starting solution (it stays feasible: only routes were added)."""
     values = np.zeros(count, dtype=np.float64)
@@ -407,7 +463,7 @@ def _set_start(
     for pair, cols in route_cols.items():
         flows = start.flows.get(pair, {})
         for route, column in cols:
-            values[column] = flows.get(route, 0.0)
+            values[column] = min(1.0, flows.get(route, 0.0) / pair_total[pair])
     solution = highspy.HighsSolution()
     solution.col_value = values.tolist()
     solution.value_valid = True

@@ -12,7 +12,11 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
+
+import numpy as np
+import numpy.typing as npt
 
 from qsafecity.city import CityManifest, OperatorType
 from qsafecity.network import (
@@ -34,6 +38,7 @@ from qsafecity.network import (
     service_demands,
     site_pair,
 )
+from qsafecity.network.paths import RelayGraph
 from qsafecity.planning.costs import CostInputs
 from qsafecity.planning.finance import present_value_factor
 from qsafecity.policy.support import DEFAULT_FINANCE
@@ -90,6 +95,30 @@ class PlanningProblem:
     @property
     def critical(self) -> tuple[ServiceDemand, ...]:
         return tuple(d for d in self.demands if d.needs_qkd)
+
+    @cached_property
+    def relay_graph(self) -> RelayGraph:
+        """The network indexed for fast shortest routes (QKD-feasible segments only)."""
+        return RelayGraph(self.network)
+
+    @cached_property
+    def segment_positions(self) -> dict[str, int]:
+        """Segment id -> position in the arrays over ``relay_graph.segments``."""
+        return {segment.id: i for i, segment in enumerate(self.relay_graph.segments)}
+
+    @cached_property
+    def segment_rates(self) -> npt.NDArray[np.float64]:
+        """Key rate of one device pair on each of ``relay_graph.segments``."""
+        return np.array([s.key_rate_bps for s in self.relay_graph.segments], dtype=np.float64)
+
+    @cached_property
+    def activation_present_values(self) -> npt.NDArray[np.float64]:
+        """Present value of putting a QKD link on each of ``relay_graph.segments``."""
+        factor = self.pv_factor
+        return np.array(
+            [self.activation(s).present_value(factor) for s in self.relay_graph.segments],
+            dtype=np.float64,
+        )
 
     def activation(self, segment: Segment) -> Money:
         """Putting a QKD link on a segment: the first device pair and the fibre, or trunk access."""

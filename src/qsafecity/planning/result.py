@@ -29,6 +29,9 @@ class SolverReport:
     columns: int = 0
     rows: int = 0
     integer_columns: int = 0
+    #: Under a budget (without a forecast): the most critical services any plan over the
+    #: candidate routes could cover, as the bound proves (the gap in services, not money).
+    covered_bound: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,12 @@ class ServicePlan:
     protection: str
     key_rate_bps: float
     routes: tuple[RouteFlow, ...]
+    #: With a forecast (critical services only): Mosca's P(exposed), the year QKD must protect
+    #: the traffic by, the year the migration must start by, and whether it is at risk.
+    probability_exposed: float | None = None
+    deadline_year: float | None = None
+    start_by_year: float | None = None
+    at_risk: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +144,29 @@ class CostSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ForecastSummary:
+    """What the plan leaves exposed under a CRQC forecast (``qsafecity.planning.forecast``)."""
+
+    forecast: str
+    now_year: int
+    tolerance: float
+    #: The year the forecast's (high) curve reaches the tolerance; None: never within it.
+    tolerance_year: float | None
+    #: Sum of P(exposed) over the critical services, and over those the plan covers with QKD.
+    exposure_critical: float
+    exposure_covered: float
+    #: Critical services left without QKD whose exposure exceeds the tolerance.
+    uncovered_at_risk: tuple[str, ...]
+
+    @property
+    def risk_covered(self) -> float:
+        """Share of the critical services' exposure that the plan covers with QKD."""
+        if self.exposure_critical <= 0.0:
+            return 1.0
+        return self.exposure_covered / self.exposure_critical
+
+
+@dataclass(frozen=True, slots=True)
 class Coverage:
     critical_services: int
     covered: int
@@ -166,6 +198,7 @@ class Plan:
     subsidies: tuple[OperatorSubsidy, ...]
     coverage: Coverage
     solver: SolverReport
+    forecast: ForecastSummary | None = None
 
     @property
     def built_links(self) -> tuple[PlannedLink, ...]:
@@ -176,6 +209,8 @@ class Plan:
         document = asdict(self)
         document["format"] = PLAN_FORMAT
         document["coverage"]["fraction"] = self.coverage.fraction
+        if self.forecast is not None:
+            document["forecast"]["risk_covered"] = self.forecast.risk_covered
         rounded: dict[str, Any] = _rounded(document)
         return rounded
 

@@ -1,4 +1,8 @@
-"""Scenario sweeps: the same city planned under many budgets, in parallel through Dask.
+"""Scenario sweeps: the same city planned under many budgets and CRQC forecasts, through Dask.
+
+A scenario is a budget (or none) and a forecast's exposure (or none, ``qsafecity.planning.
+forecast``); a sweep is usually the cartesian product of a list of budgets and a list of
+forecasts.
 
 Locally a ``distributed.LocalCluster`` of threads runs the plans (HiGHS releases the GIL while it
 solves); given a scheduler address, the plans run on that cluster instead. ``on_done`` is called
@@ -12,12 +16,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qsafecity.errors import InputError, PlanningError
+from qsafecity.planning.forecast import ForecastRisk
 from qsafecity.planning.problem import PlanningProblem
 
 
 @dataclass(frozen=True, slots=True)
+class Scenario:
+    budget: float | None
+    risk: ForecastRisk | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SweepPoint:
-    budget: float
+    budget: float | None
     feasible: bool
     covered: int
     critical_services: int
@@ -25,20 +36,39 @@ class SweepPoint:
     interest_subsidy_present_value: float | None
     gap: float | None
     note: str
+    #: With a forecast: its name, the share of critical exposure covered with QKD and the
+    #: critical services left without QKD although at risk.
+    forecast: str | None = None
+    risk_covered: float | None = None
+    uncovered_at_risk: int | None = None
 
 
 def plan_point(
-    problem: PlanningProblem, budget: float, gap: float, time_limit_s: float
+    problem: PlanningProblem, scenario: Scenario, gap: float, time_limit_s: float
 ) -> SweepPoint:
-    """One scenario: a plan under ``budget``, summarised (a budget below PQC is a result too)."""
+    """One scenario, summarised (a budget below the mandatory PQC is a result too)."""
     from qsafecity.planning import plan_city  # noqa: PLC0415 - avoid a cycle with the facade
 
+    name = None if scenario.risk is None else scenario.risk.forecast
     try:
-        plan = plan_city(problem, budget, gap=gap, time_limit_s=time_limit_s)
+        plan = plan_city(
+            problem, scenario.budget, gap=gap, time_limit_s=time_limit_s, risk=scenario.risk
+        )
     except (InputError, PlanningError) as error:
-        return SweepPoint(budget, False, 0, len(problem.critical), None, None, None, str(error))
+        return SweepPoint(
+            scenario.budget,
+            False,
+            0,
+            len(problem.critical),
+            None,
+            None,
+            None,
+            str(error),
+            forecast=name,
+        )
+    summary = plan.forecast
     return SweepPoint(
-        budget=budget,
+        budget=scenario.budget,
         feasible=True,
         covered=plan.coverage.covered,
         critical_services=plan.coverage.critical_services,
@@ -46,7 +76,17 @@ def plan_point(
         interest_subsidy_present_value=plan.cost.interest_subsidy_present_value,
         gap=plan.solver.gap,
         note=plan.solver.status,
+        forecast=name,
+        risk_covered=None if summary is None else summary.risk_covered,
+        uncovered_at_risk=None if summary is None else len(summary.uncovered_at_risk),
     )
+
+
+def scenarios_of(
+    budgets: Sequence[float | None], risks: Sequence[ForecastRisk | None]
+) -> list[Scenario]:
+    """The cartesian product, forecast by forecast, each over the budgets in order."""
+    return [Scenario(budget, risk) for risk in risks for budget in budgets]
 
 
 def sweep_budgets(
@@ -60,6 +100,28 @@ def sweep_budgets(
     on_done: Callable[[SweepPoint], None] | None = None,
 ) -> list[SweepPoint]:
     """Plan ``problem`` under each budget; results in the order of ``budgets``."""
+    return sweep(
+        problem,
+        [Scenario(budget) for budget in budgets],
+        scheduler=scheduler,
+        gap=gap,
+        time_limit_s=time_limit_s,
+        workers=workers,
+        on_done=on_done,
+    )
+
+
+def sweep(
+    problem: PlanningProblem,
+    scenarios: Sequence[Scenario],
+    *,
+    scheduler: str | None = None,
+    gap: float = 0.01,
+    time_limit_s: float = 60.0,
+    workers: int = 2,
+    on_done: Callable[[SweepPoint], None] | None = None,
+) -> list[SweepPoint]:
+    """Plan ``problem`` in each scenario; results in the order of ``scenarios``."""
     from distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - heavy import
 
     if scheduler is None:
@@ -80,8 +142,8 @@ def sweep_budgets(
     try:
         shared = client.scatter(problem, broadcast=True)  # type: ignore[no-untyped-call]
         futures = [
-            client.submit(plan_point, shared, budget, gap, time_limit_s, pure=False)
-            for budget in budgets
+            client.submit(plan_point, shared, scenario, gap, time_limit_s, pure=False)
+            for scenario in scenarios
         ]
         index = {future.key: i for i, future in enumerate(futures)}
         results: list[SweepPoint | None] = [None] * len(futures)

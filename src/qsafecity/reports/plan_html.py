@@ -138,29 +138,52 @@ def plan_figure(plan: Plan, network: CityNetwork) -> go.Figure:
 
 
 def sweep_figure(points: Sequence[SweepPoint], currency: str) -> go.Figure:
+    """Coverage (and, with forecasts, exposure covered) and cost against the budget, one line
+    per forecast; without a budget sweep, the forecasts side by side."""
     feasible = [p for p in points if p.feasible]
+    names = list(dict.fromkeys(p.forecast for p in feasible))
+    budgets = {p.budget for p in feasible}
+    by_budget = len(budgets) > 1 or None not in budgets
     figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=[p.budget for p in feasible],
-            y=[p.covered / max(1, p.critical_services) * 100 for p in feasible],
-            mode="lines+markers",
-            name="critical services with QKD (%)",
+    for name in names:
+        mine = [p for p in feasible if p.forecast == name]
+        suffix = "" if name is None else f", {name}"
+        x: list[object] = [p.budget if by_budget else (p.forecast or "-") for p in mine]
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=[p.covered / max(1, p.critical_services) * 100 for p in mine],
+                mode="lines+markers",
+                name=f"critical services with QKD (%){suffix}",
+            )
         )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=[p.budget for p in feasible],
-            y=[p.total_present_value for p in feasible],
-            mode="lines+markers",
-            name=f"plan cost ({currency}, PV)",
-            yaxis="y2",
+        if name is not None:
+            figure.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=[100 * (p.risk_covered or 0.0) for p in mine],
+                    mode="lines+markers",
+                    line={"dash": "dot"},
+                    name=f"critical exposure covered (%){suffix}",
+                )
+            )
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=[p.total_present_value for p in mine],
+                mode="lines+markers",
+                line={"dash": "dash"},
+                name=f"plan cost ({currency}, PV){suffix}",
+                yaxis="y2",
+            )
         )
-    )
+    title = "Coverage and cost across budgets"
+    if any(name is not None for name in names):
+        title += " and CRQC forecasts"
     figure.update_layout(
-        title="Coverage and cost across budgets",
-        xaxis={"title": f"budget ({currency})"},
-        yaxis={"title": "critical services with QKD (%)", "range": [0, 105]},
+        title=title,
+        xaxis={"title": f"budget ({currency})" if by_budget else "CRQC forecast (no budget limit)"},
+        yaxis={"title": "covered (%)", "range": [0, 105]},
         yaxis2={"title": f"cost ({currency})", "overlaying": "y", "side": "right"},
         template="plotly_white",
     )
@@ -185,6 +208,13 @@ def plan_html(plan: Plan, network: CityNetwork) -> str:
         f"state support: interest subsidy {plan.cost.interest_subsidy_present_value:,.0f} {c}, "
         f"trunk access {plan.cost.trunk_access_saving_present_value:,.0f} {c}",
     ]
+    if plan.forecast is not None:
+        risk = plan.forecast
+        items.append(
+            f"CRQC forecast {risk.forecast}: {risk.risk_covered:.0%} of the critical services' "
+            f"exposure covered; left without QKD and at risk: "
+            + (", ".join(risk.uncovered_at_risk) or "none")
+        )
     gaps = "".join(
         f"<li><b>{html.escape(g.service_id)}</b> ({html.escape(g.reason)}): "
         f"{html.escape(g.explanation)}. Fix: {html.escape(g.fix)}</li>"
@@ -197,4 +227,4 @@ def plan_html(plan: Plan, network: CityNetwork) -> str:
 
 
 def sweep_html(points: Sequence[SweepPoint], currency: str, city: str) -> str:
-    return _page(f"{city}: budget sweep", "", sweep_figure(points, currency))
+    return _page(f"{city}: scenario sweep", "", sweep_figure(points, currency))
