@@ -25,8 +25,12 @@ the parity of Alice's whole key is public (the sum of her block parities), so in
 the last block's parity is inferred instead of sent. The verification hash that follows adds its
 tag length to the leak. ``f_EC = leaked_bits / (n H2(Q))`` uses the *true* QBER of the frame.
 
-The bit-level work runs in numba-compiled kernels on ``uint8`` arrays; random permutations come
-from the caller's ``numpy.random.Generator``, so a run is reproducible from its seed.
+The bit-level work runs in numba-compiled kernels. Nothing of size n is stored per pass: a
+shuffled pass is a keyed pseudo-random permutation computed on demand (a 4-round Feistel network
+with cycle walking), whose block of any index, or index at any position, costs a few
+multiplications; a BICONF pass is the bit mask of its random half, whose parities are popcounts of
+whole words. The keys of the permutations and the masks come from SplitMix64 seeded by the
+caller's ``numpy.random.Generator``, so a run is reproducible from its seed.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ from qsafecity.qkd.physics import binary_entropy
 from qsafecity.qkd.privacy import toeplitz_hash
 
 BitArray = NDArray[np.uint8]
-IndexArray = NDArray[np.int32]
 OffsetArray = NDArray[np.int64]
 WordArray = NDArray[np.uint64]
 
@@ -95,22 +98,24 @@ class ReconciliationResult:
 
 @numba.njit(cache=True, nogil=True)
 def _binary(
-    alice: BitArray, bob: BitArray, order: IndexArray, start: int, stop: int
+    alice: BitArray, bob: BitArray, keys: WordArray, start: int, stop: int
 ) -> tuple[int, int]:
-    """BINARY on positions [start, stop) of ``order``: (index of an error, parities disclosed)."""
+    """BINARY on positions [start, stop) of a regular pass whose order is the permutation
+    ``keys`` (see :func:`_permute`): (index of an error, parities disclosed)."""
+    size = alice.size
     disclosed = 0
     while stop - start > 1:
         middle = (start + stop) // 2
         parity = 0
         for position in range(start, middle):
-            index = order[position]
+            index = _unpermute(keys, size, position)
             parity ^= alice[index] ^ bob[index]
         disclosed += 1
         if parity:
             stop = middle
         else:
             start = middle
-    return order[start], disclosed
+    return _unpermute(keys, size, start), disclosed
 
 
 @numba.njit(cache=True, nogil=True)
@@ -182,8 +187,8 @@ def _correct_pass(
     bob: BitArray,
     alice_words: WordArray,
     bob_words: WordArray,
-    orders: IndexArray,
-    block_of: IndexArray,
+    regular_keys: WordArray,
+    regular_sizes: OffsetArray,
     regular_passes: int,
     masks: WordArray,
     starts: OffsetArray,
@@ -195,8 +200,9 @@ def _correct_pass(
 ) -> tuple[int, int]:
     """Bisect every mismatched block of passes 0..current_pass until none is left.
 
-    Passes below ``regular_passes`` are stored as an order and a block map; later ones (BICONF)
-    as the bit mask of their random half (block 0: bits set; block 1: the complement).
+    Passes below ``regular_passes`` are stored as the keys of their permutation and their block
+    size; later ones (BICONF) as the bit mask of their random half (block 0: bits set; block 1:
+    the complement).
     Returns (parities disclosed, bits flipped).
     """
     total_blocks = block_offsets[current_pass + 1]
@@ -227,7 +233,7 @@ def _correct_pass(
         base = start_offsets[chosen]
         if chosen < regular_passes:
             index, steps = _binary(
-                alice, bob, orders[chosen], starts[base + local], starts[base + local + 1]
+                alice, bob, regular_keys[chosen], starts[base + local], starts[base + local + 1]
             )
         else:
             index, steps = _binary_half(
@@ -243,7 +249,8 @@ def _correct_pass(
         flipped += 1
         for pass_index in range(current_pass + 1):
             if pass_index < regular_passes:
-                local = block_of[pass_index, index]
+                position = _permute(regular_keys[pass_index], alice.size, index)
+                local = position // regular_sizes[pass_index]
             else:
                 word = masks[pass_index - regular_passes, index >> 6]
                 local = 1 - int((word >> np.uint64(index & 63)) & np.uint64(1))
@@ -275,39 +282,92 @@ def _splitmix64(state: NDArray[np.uint64]) -> np.uint64:
     return np.uint64(z ^ (z >> np.uint64(31)))
 
 
+#: Feistel rounds of the shuffles: four rounds of a pseudo-random function make a pseudo-random
+#: permutation (Luby and Rackoff, SIAM J. Comput. 17, 373 (1988)).
+_FEISTEL_ROUNDS: Final = 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _feistel_half_bits(size: int) -> int:
+    """Half the width of the smallest even-width power-of-two domain holding ``size`` indices."""
+    bits = 1
+    while (1 << (2 * bits)) < size:
+        bits += 1
+    return bits
+
+
+@numba.njit(cache=True, nogil=True)
+def _round_function(value: np.uint64, key: np.uint64, bits: int) -> np.uint64:
+    """A keyed 64-bit mix (the SplitMix64 finaliser) cut to ``bits`` bits."""
+    z = (value ^ key) * _MIX1
+    z = (z ^ (z >> np.uint64(31))) * _MIX2
+    return z >> np.uint64(64 - bits)
+
+
+@numba.njit(cache=True, nogil=True)
+def _permute(keys: WordArray, size: int, index: int) -> int:
+    """Position of ``index`` in a pass: a keyed pseudo-random permutation of [0, size).
+
+    ``keys[0] == 0`` is the identity (pass 1). Otherwise a balanced Feistel network on 2h bits
+    (``h = keys[1]``, round keys ``keys[2:]``), with cycle walking (Black and Rogaway, CT-RSA 2002)
+    until the value falls in [0, size): a bijection of [0, size) that is computed, not stored, so a
+    shuffled pass needs no table and its block of any index costs a few multiplications.
+    """
+    if keys[0] == 0:
+        return index
+    bits = int(keys[1])
+    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    value = np.uint64(index)
+    while True:
+        left = value >> np.uint64(bits)
+        right = value & mask
+        for round_index in range(_FEISTEL_ROUNDS):
+            left, right = right, left ^ _round_function(right, keys[2 + round_index], bits)
+        value = (left << np.uint64(bits)) | right
+        if value < size:
+            return int(np.int64(value))
+
+
+@numba.njit(cache=True, nogil=True)
+def _unpermute(keys: WordArray, size: int, position: int) -> int:
+    """The index at ``position``: the inverse of :func:`_permute` (rounds in reverse order)."""
+    if keys[0] == 0:
+        return position
+    bits = int(keys[1])
+    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    value = np.uint64(position)
+    while True:
+        left = value >> np.uint64(bits)
+        right = value & mask
+        for round_index in range(_FEISTEL_ROUNDS - 1, -1, -1):
+            left, right = right ^ _round_function(left, keys[2 + round_index], bits), left
+        value = (left << np.uint64(bits)) | right
+        if value < size:
+            return int(np.int64(value))
+
+
 @numba.njit(cache=True, nogil=True)
 def _shuffle_pass(
-    alice: BitArray,
-    bob: BitArray,
-    order: IndexArray,
-    block_of: IndexArray,
-    block_size: int,
-    seed: np.uint64,
-    shuffle: bool,
+    alice: BitArray, bob: BitArray, keys: WordArray, block_size: int, seed: np.uint64, shuffle: bool
 ) -> tuple[BitArray, BitArray]:
-    """Fill ``order`` (a Fisher-Yates shuffle, or the identity) and ``block_of`` for blocks of
-    ``block_size``; return Alice's and Bob's block parities, all in one sweep.
+    """Draw the permutation's keys into ``keys`` (``keys[0] = 0``: identity) and return Alice's
+    and Bob's parities of the blocks of ``block_size`` consecutive positions.
 
-    The bounded draw is Lemire's multiply-shift on the top 32 bits (bias < n / 2^32, irrelevant
-    for a public shuffle whose only role is to spread errors).
+    One sequential sweep over the keys: each index's block is computed and its bit XORed into a
+    parity array of n / block_size bytes, so nothing of size n is written.
     """
-    size = order.size
+    size = alice.size
     state = np.empty(1, dtype=np.uint64)
     state[0] = seed
-    for i in range(size):
-        order[i] = i
-    if shuffle:
-        for i in range(size - 1, 0, -1):
-            draw = _splitmix64(state) >> np.uint64(32)
-            j = np.int64((draw * np.uint64(i + 1)) >> np.uint64(32))
-            order[i], order[j] = order[j], order[i]
+    keys[0] = np.uint64(1) if shuffle else np.uint64(0)
+    keys[1] = np.uint64(_feistel_half_bits(size))
+    for round_index in range(_FEISTEL_ROUNDS):
+        keys[2 + round_index] = _splitmix64(state)
     blocks = (size + block_size - 1) // block_size
     alice_parity = np.zeros(blocks, dtype=np.uint8)
     bob_parity = np.zeros(blocks, dtype=np.uint8)
-    for position in range(size):
-        index = order[position]
-        block = position // block_size
-        block_of[index] = block
+    for index in range(size):
+        block = _permute(keys, size, index) // block_size
         alice_parity[block] ^= alice[index]
         bob_parity[block] ^= bob[index]
     return alice_parity, bob_parity
@@ -368,7 +428,7 @@ def _half_pass(
 
 
 class _Passes:
-    """Growing storage of the passes run so far: the regular passes' orders and block maps, the
+    """Growing storage of the passes run so far: the regular passes' permutation keys, the
     BICONF passes' masks, every block's bounds and both parties' block parities, and both keys
     packed 64 bits to a word (Bob's kept in step with his corrections)."""
 
@@ -378,8 +438,8 @@ class _Passes:
         self.bob = bob
         self.alice_words = _pack(alice)
         self.bob_words = _pack(bob)
-        self.orders = np.empty((regular, self.size), dtype=np.int32)
-        self.block_of = np.empty((regular, self.size), dtype=np.int32)
+        self.regular_keys = np.zeros((regular, 2 + _FEISTEL_ROUNDS), dtype=np.uint64)
+        self.regular_sizes = np.zeros(regular, dtype=np.int64)
         self.regular = 0
         self.masks = np.empty((max(1, halves), self.alice_words.size), dtype=np.uint64)
         self.halves = 0
@@ -405,10 +465,15 @@ class _Passes:
         ``shuffle``); return its number of blocks. Regular passes all come before BICONF ones."""
         if self.halves:
             raise QKDError("a regular Cascade pass cannot follow a BICONF pass")
-        order, block_of = self.orders[self.regular], self.block_of[self.regular]
         alice_parity, bob_parity = _shuffle_pass(
-            self.alice, self.bob, order, block_of, block_size, np.uint64(seed), shuffle
+            self.alice,
+            self.bob,
+            self.regular_keys[self.regular],
+            block_size,
+            np.uint64(seed),
+            shuffle,
         )
+        self.regular_sizes[self.regular] = block_size
         self.regular += 1
         return self._record(_regular_starts(self.size, block_size), alice_parity, bob_parity)
 
@@ -431,8 +496,8 @@ class _Passes:
             self.bob,
             self.alice_words,
             self.bob_words,
-            self.orders,
-            self.block_of,
+            self.regular_keys,
+            self.regular_sizes,
             self.regular,
             self.masks,
             self.starts,
