@@ -288,10 +288,10 @@ _FEISTEL_ROUNDS: Final = 4
 
 
 @numba.njit(cache=True, nogil=True)
-def _feistel_half_bits(size: int) -> int:
-    """Half the width of the smallest even-width power-of-two domain holding ``size`` indices."""
-    bits = 1
-    while (1 << (2 * bits)) < size:
+def _feistel_bits(size: int) -> int:
+    """Width of the smallest power-of-two domain (at least 4) holding ``size`` indices."""
+    bits = 2
+    while (1 << bits) < size:
         bits += 1
     return bits
 
@@ -308,40 +308,47 @@ def _round_function(value: np.uint64, key: np.uint64, bits: int) -> np.uint64:
 def _permute(keys: WordArray, size: int, index: int) -> int:
     """Position of ``index`` in a pass: a keyed pseudo-random permutation of [0, size).
 
-    ``keys[0] == 0`` is the identity (pass 1). Otherwise a balanced Feistel network on 2h bits
-    (``h = keys[1]``, round keys ``keys[2:]``), with cycle walking (Black and Rogaway, CT-RSA 2002)
-    until the value falls in [0, size): a bijection of [0, size) that is computed, not stored, so a
-    shuffled pass needs no table and its block of any index costs a few multiplications.
+    ``keys[0] == 0`` is the identity (pass 1). Otherwise an unbalanced Feistel network on the
+    d = ``keys[1]`` bits of the smallest power-of-two domain holding ``size`` (halves of
+    ``d // 2`` and ``d - d // 2`` bits, swapping roles each round; round keys ``keys[2:]``), with
+    cycle walking (Black and Rogaway, CT-RSA 2002) until the value falls in [0, size): a bijection
+    of [0, size) that is computed, not stored, so a shuffled pass needs no table and the block of
+    any index costs a few multiplications. The domain is under 2 size, so a walk takes fewer than
+    two rounds of the network on average.
     """
     if keys[0] == 0:
         return index
     bits = int(keys[1])
-    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
     value = np.uint64(index)
     while True:
-        left = value >> np.uint64(bits)
-        right = value & mask
+        high = bits // 2
+        low = bits - high
         for round_index in range(_FEISTEL_ROUNDS):
-            left, right = right, left ^ _round_function(right, keys[2 + round_index], bits)
-        value = (left << np.uint64(bits)) | right
+            left = value >> np.uint64(low)
+            right = value & ((np.uint64(1) << np.uint64(low)) - np.uint64(1))
+            mixed = left ^ _round_function(right, keys[2 + round_index], high)
+            value = (right << np.uint64(high)) | mixed
+            high, low = low, high
         if value < size:
             return int(np.int64(value))
 
 
 @numba.njit(cache=True, nogil=True)
 def _unpermute(keys: WordArray, size: int, position: int) -> int:
-    """The index at ``position``: the inverse of :func:`_permute` (rounds in reverse order)."""
+    """The index at ``position``: the inverse of :func:`_permute` (rounds undone in reverse)."""
     if keys[0] == 0:
         return position
     bits = int(keys[1])
-    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
     value = np.uint64(position)
     while True:
-        left = value >> np.uint64(bits)
-        right = value & mask
         for round_index in range(_FEISTEL_ROUNDS - 1, -1, -1):
-            left, right = right ^ _round_function(left, keys[2 + round_index], bits), left
-        value = (left << np.uint64(bits)) | right
+            # Round r mapped (left: high bits, right: low bits) with high = d // 2 for even r.
+            high = bits // 2 if round_index % 2 == 0 else bits - bits // 2
+            low = bits - high
+            right = value >> np.uint64(high)
+            mixed = value & ((np.uint64(1) << np.uint64(high)) - np.uint64(1))
+            left = mixed ^ _round_function(right, keys[2 + round_index], high)
+            value = (left << np.uint64(low)) | right
         if value < size:
             return int(np.int64(value))
 
@@ -360,7 +367,7 @@ def _shuffle_pass(
     state = np.empty(1, dtype=np.uint64)
     state[0] = seed
     keys[0] = np.uint64(1) if shuffle else np.uint64(0)
-    keys[1] = np.uint64(_feistel_half_bits(size))
+    keys[1] = np.uint64(_feistel_bits(size))
     for round_index in range(_FEISTEL_ROUNDS):
         keys[2 + round_index] = _splitmix64(state)
     blocks = (size + block_size - 1) // block_size
