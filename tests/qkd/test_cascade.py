@@ -113,7 +113,7 @@ def test_no_residual_errors_in_10000_frames_at_2_percent() -> None:
     assert failures == 0
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 63, 64, 65, 1000, 4096, 100_003])
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 63, 64, 65, 1000, 4096, 30_011])
 def test_shuffles_are_bijections_with_their_inverse(size: int) -> None:
     keys = np.zeros(2 + cascade._FEISTEL_ROUNDS, dtype=np.uint64)
     cascade._shuffle_pass(

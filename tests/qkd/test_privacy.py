@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsafecity.errors import InputError
+from qsafecity.errors import InputError, QKDError
 from qsafecity.qkd import privacy
 from qsafecity.qkd.privacy import (
     amplify,
@@ -191,3 +191,16 @@ def test_carryless_path_with_the_128_bit_instruction_only(tmp_path: Path) -> Non
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "exact"
+
+
+def test_carryless_method_without_the_instruction_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(privacy, "carryless_multiply_available", lambda: False)
+    key = np.ones(100, dtype=np.uint8)
+    with pytest.raises(QKDError, match="carry-less"):
+        toeplitz_hash(key, np.ones(149, dtype=np.uint8), 50, method="clmul")
+    np.testing.assert_array_equal(
+        toeplitz_hash(key, np.ones(149, dtype=np.uint8), 50),
+        toeplitz_hash_reference(key, np.ones(149, dtype=np.uint8), 50),
+    )
