@@ -1,20 +1,27 @@
-"""Cascade speed and efficiency against cascade-cpp and cascade-python, in the same run.
+"""Cascade speed and efficiency against cascade-cpp, cascade-python and SeQUeNCe, same run.
 
 The peers are not part of this repository. Point the benchmark at them (see docs/benchmarks.md),
-by option or by the environment variables QSAFECITY_PEER_CASCADE_CPP and
-QSAFECITY_PEER_CASCADE_PYTHON:
+by option or by the environment variables QSAFECITY_PEER_CASCADE_CPP,
+QSAFECITY_PEER_CASCADE_PYTHON and QSAFECITY_PEER_SEQUENCE:
 
 * ``--cascade-cpp BINARY``: a driver linked against cascade-cpp's sources that takes
   ``ALGORITHM N QBER RUNS`` and prints one JSON object per run with ``seconds`` (the time of
   ``Reconciliation::reconcile`` alone), ``leaked`` (``ask_parity_blocks``) and ``residual``;
-* ``--cascade-python DIR``: a checkout of cascade-python (imported from there).
+* ``--cascade-python DIR``: a checkout of cascade-python (imported from there);
+* ``--sequence COMMAND``: a command (run through ``shlex.split``, typically the Python of a venv
+  holding the PyPI package ``sequence`` and a harness script) that takes ``N QBER RUNS SEED`` and
+  prints one JSON object per run with ``seconds_without_log`` (SeQUeNCe's Cascade on one frame of N
+  bits), ``leaked`` (every parity disclosed, one per bisection step) and ``residual``. SeQUeNCe has
+  one schedule (4 passes, block sizes doubling, like the original), so it is compared with both of
+  ours.
 
 Keys have exactly ``round(Q n)`` errors for every implementation, so f_EC is comparable. Runs are
 interleaved (ours, then each peer, repeatedly) and medians are reported, since the machine is
-shared.
+shared. The last lines print the goals of issue 4 at 10^5 and 10^6 bits with their ratios.
 
     python -m benchmarks.bench_qkd_cascade --cascade-cpp /tmp/peers/driver/cascade_cpp_bench \\
-        --cascade-python /tmp/peers/cascade-python
+        --cascade-python /tmp/peers/cascade-python \\
+        --sequence "/tmp/peers/sequence-venv/bin/python /tmp/peers/driver/sequence_cascade_bench.py"
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -90,17 +98,63 @@ def cascade_python(directory: str, size: int, variant: str, seed: int) -> tuple[
     return elapsed, leaked / (size * _h2(QBER)), correct.difference(reconciled) == 0
 
 
+def sequence(command: str, size: int, seed: int) -> tuple[float, float, bool]:
+    output = subprocess.run(
+        [*shlex.split(command), str(size), str(QBER), "1", str(seed)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    ).stdout
+    record = json.loads(output.strip().splitlines()[-1])
+    return (
+        float(record["seconds_without_log"]),
+        record["leaked"] / (size * _h2(QBER)),
+        record["residual"] == 0,
+    )
+
+
+#: Issue 4: at least this many times faster than each peer, at the same or better f_EC.
+GOALS = {"cascade-python": 100.0, "SeQUeNCe": 100.0, "cascade-cpp": 1.0}
+
+
+def print_goals(rows: list[dict[str, Any]]) -> None:
+    """One line per (size, variant, peer) at 10^5 and 10^6 bits: the ratio against the goal."""
+    ours = {(r["bits"], r["variant"]): r for r in rows if r["implementation"] == "qsafecity"}
+    print("\ngoals of issue 4 (QBER 2 %): peer time / ours, f_EC ours vs peer", flush=True)
+    for row in rows:
+        name = row["implementation"]
+        if name not in GOALS or row["bits"] < 100_000:
+            continue
+        mine = ours[(row["bits"], row["variant"])]
+        ratio = row["peer_time_over_ours"]
+        met = ratio >= GOALS[name] and mine["f_ec"] <= row["f_ec"] and mine["all_equal"]
+        print(
+            f"  {row['variant']:8s} n={row['bits']:>8d} vs {name:15s} {ratio:8.1f}x "
+            f"(goal >= {GOALS[name]:g}x), f_EC {mine['f_ec']:.4f} vs {row['f_ec']:.4f}: "
+            f"{'met' if met else 'NOT met'}",
+            flush=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Defaults from the environment so that ``make bench`` can reach peers installed outside.
     parser.add_argument("--cascade-cpp", default=os.environ.get("QSAFECITY_PEER_CASCADE_CPP"))
     parser.add_argument("--cascade-python", default=os.environ.get("QSAFECITY_PEER_CASCADE_PYTHON"))
+    parser.add_argument("--sequence", default=os.environ.get("QSAFECITY_PEER_SEQUENCE"))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--python-max-bits",
         type=int,
-        default=100_000,
-        help="Largest key given to cascade-python (10^6 takes minutes per run).",
+        default=1_000_000,
+        help="Largest key given to cascade-python (10^6 takes a minute or more per run).",
+    )
+    parser.add_argument(
+        "--sequence-max-bits",
+        type=int,
+        default=1_000_000,
+        help="Largest key given to SeQUeNCe (one run per size; 10^6 takes many minutes).",
     )
     parser.add_argument("--sizes", default="10000,100000,1000000")
     args = parser.parse_args(argv)
@@ -108,6 +162,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ours(10_000, "biconf", 0)  # compile the numba kernels outside the measurement
     rows: list[dict[str, Any]] = []
     for size in sizes:
+        # SeQUeNCe has a single schedule: one run per size, compared with both of our variants.
+        sequence_runs = []
+        if args.sequence and size <= args.sequence_max_bits:
+            sequence_runs.append(sequence(args.sequence, size, 0))
         for variant in ("original", "biconf"):
             measured: dict[str, list[tuple[float, float, bool]]] = {"qsafecity": []}
             for repeat in range(args.repeats):
@@ -122,6 +180,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     measured.setdefault("cascade-python", []).append(
                         cascade_python(args.cascade_python, size, variant, repeat)
                     )
+            if sequence_runs:
+                measured["SeQUeNCe"] = sequence_runs
             base = statistics.median(t for t, _, _ in measured["qsafecity"])
             for name, runs in measured.items():
                 seconds = statistics.median(t for t, _, _ in runs)
@@ -142,6 +202,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     f"time/ours {row['peer_time_over_ours']:.2f}",
                     flush=True,
                 )
+    print_goals(rows)
     return rows
 
 

@@ -23,6 +23,8 @@ import numpy as np
 from qsafecity.qkd.privacy import toeplitz_hash
 
 PUBLISHED_MBIT_S = 71.0
+#: Issue 4: Toeplitz hashing of 10^6 -> 5*10^5 bits at >= 70 Mbit/s of input, exact.
+GOAL_MBIT_S = 70.0
 
 
 def plain_numpy(key: np.ndarray, seed: np.ndarray, output_bits: int) -> np.ndarray:
@@ -81,6 +83,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"{mbit_s / PUBLISHED_MBIT_S:5.2f}x the published 71 Mbit/s, exact={exact[name]}",
             flush=True,
         )
+    best = report["qsafecity clmul"] if exact["qsafecity clmul"] else report["qsafecity fft"]
+    met = best["mbit_s"] >= GOAL_MBIT_S and best["exact"]
+    print(
+        f"goal of issue 4: >= {GOAL_MBIT_S:g} Mbit/s input, exact: {best['mbit_s']:.1f} Mbit/s, "
+        f"{base / best['median_s']:.2f}x the plain numpy FFT of the same run: "
+        f"{'met' if met else 'NOT met'}",
+        flush=True,
+    )
     return report
 
 

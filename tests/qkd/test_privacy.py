@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsafecity.errors import InputError
+from qsafecity.errors import InputError, QKDError
 from qsafecity.qkd import privacy
 from qsafecity.qkd.privacy import (
     amplify,
@@ -108,3 +112,95 @@ def test_amplify_and_bad_inputs() -> None:
         toeplitz_hash(key, seed[:10], 200)
     with pytest.raises(InputError, match="bits"):
         toeplitz_hash(key + 3, seed, 200)
+
+
+def _carryless_or_skip() -> None:
+    if not privacy.carryless_multiply_available():
+        pytest.skip("no carry-less multiply instruction here")
+
+
+# Output word counts around the direct base (32 words), odd sizes that peel a column and a row at
+# several recursion levels (33, 67, 131 = 2*65 + 1), powers of two, and bit lengths just off a word.
+EDGE_OUTPUT_BITS = [
+    1,
+    63,
+    64,
+    65,
+    64 * 31 + 7,
+    64 * 32,
+    64 * 32 + 1,
+    64 * 33,
+    64 * 34 - 1,
+    64 * 64,
+    64 * 67 + 3,
+    64 * 131,
+]
+
+
+@pytest.mark.parametrize("m", EDGE_OUTPUT_BITS)
+@pytest.mark.parametrize("n_over_m", [0.5, 1.0, 2.03, 3.5])
+def test_carryless_path_equals_explicit_product_on_edge_sizes(m: int, n_over_m: float) -> None:
+    _carryless_or_skip()
+    rng = np.random.default_rng(m * 7 + round(n_over_m * 100))
+    n = max(1, round(m * n_over_m))
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    np.testing.assert_array_equal(
+        toeplitz_hash(key, s, m, method="clmul"), toeplitz_hash_reference(key, s, m)
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 20_000), m=st.integers(1, 9_000), seed=st.integers(0, 2**32 - 1))
+def test_carryless_path_equals_explicit_product_on_random_sizes(n: int, m: int, seed: int) -> None:
+    _carryless_or_skip()
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    np.testing.assert_array_equal(
+        toeplitz_hash(key, s, m, method="clmul"), toeplitz_hash_reference(key, s, m)
+    )
+
+
+def test_carryless_path_with_the_128_bit_instruction_only(tmp_path: Path) -> None:
+    # CPUs without VPCLMULQDQ run the 128-bit loop only; compile that variant in a fresh process
+    # (the choice is made when the kernels compile, so it cannot be switched in this one).
+    _carryless_or_skip()
+    script = (
+        "import numpy as np\n"
+        "from qsafecity.qkd import privacy\n"
+        "setattr(privacy, '_WIDE_CLMUL', False)\n"
+        "rng = np.random.default_rng(8)\n"
+        "for n, m in [(1, 1), (4000, 64 * 33 + 5), (9000, 64 * 67), (300, 2100)]:\n"
+        "    key = rng.integers(0, 2, n, dtype=np.uint8)\n"
+        "    s = rng.integers(0, 2, n + m - 1, dtype=np.uint8)\n"
+        "    fast = privacy.toeplitz_hash(key, s, m, method='clmul')\n"
+        "    assert np.array_equal(fast, privacy.toeplitz_hash_reference(key, s, m)), (n, m)\n"
+        "ir = privacy._hankel_direct.inspect_llvm(privacy._hankel_direct.signatures[0])\n"
+        "assert 'pclmulqdq.256' not in ir and 'pclmulqdq' in ir\n"
+        "print('exact')\n"
+    )
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "exact"
+
+
+def test_carryless_method_without_the_instruction_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(privacy, "carryless_multiply_available", lambda: False)
+    key = np.ones(100, dtype=np.uint8)
+    with pytest.raises(QKDError, match="carry-less"):
+        toeplitz_hash(key, np.ones(149, dtype=np.uint8), 50, method="clmul")
+    np.testing.assert_array_equal(
+        toeplitz_hash(key, np.ones(149, dtype=np.uint8), 50),
+        toeplitz_hash_reference(key, np.ones(149, dtype=np.uint8), 50),
+    )

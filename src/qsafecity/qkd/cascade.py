@@ -25,8 +25,12 @@ the parity of Alice's whole key is public (the sum of her block parities), so in
 the last block's parity is inferred instead of sent. The verification hash that follows adds its
 tag length to the leak. ``f_EC = leaked_bits / (n H2(Q))`` uses the *true* QBER of the frame.
 
-The bit-level work runs in numba-compiled kernels on ``uint8`` arrays; random permutations come
-from the caller's ``numpy.random.Generator``, so a run is reproducible from its seed.
+The bit-level work runs in numba-compiled kernels. Nothing of size n is stored per pass: a
+shuffled pass is a keyed pseudo-random permutation computed on demand (a 4-round Feistel network
+with cycle walking), whose block of any index, or index at any position, costs a few
+multiplications; a BICONF pass is the bit mask of its random half, whose parities are popcounts of
+whole words. The keys of the permutations and the masks come from SplitMix64 seeded by the
+caller's ``numpy.random.Generator``, so a run is reproducible from its seed.
 """
 
 from __future__ import annotations
@@ -45,8 +49,8 @@ from qsafecity.qkd.physics import binary_entropy
 from qsafecity.qkd.privacy import toeplitz_hash
 
 BitArray = NDArray[np.uint8]
-IndexArray = NDArray[np.int32]
 OffsetArray = NDArray[np.int64]
+WordArray = NDArray[np.uint64]
 
 #: Below this estimated QBER the block size is capped (1/Q would exceed any frame).
 _MIN_QBER: Final = 1e-4
@@ -94,22 +98,86 @@ class ReconciliationResult:
 
 @numba.njit(cache=True, nogil=True)
 def _binary(
-    alice: BitArray, bob: BitArray, order: IndexArray, start: int, stop: int
+    alice: BitArray, bob: BitArray, keys: WordArray, start: int, stop: int
 ) -> tuple[int, int]:
-    """BINARY on positions [start, stop) of ``order``: (index of an error, parities disclosed)."""
+    """BINARY on positions [start, stop) of a regular pass whose order is the permutation
+    ``keys`` (see :func:`_permute`): (index of an error, parities disclosed)."""
+    size = alice.size
     disclosed = 0
     while stop - start > 1:
         middle = (start + stop) // 2
         parity = 0
         for position in range(start, middle):
-            index = order[position]
+            index = _unpermute(keys, size, position)
             parity ^= alice[index] ^ bob[index]
         disclosed += 1
         if parity:
             stop = middle
         else:
             start = middle
-    return order[start], disclosed
+    return _unpermute(keys, size, start), disclosed
+
+
+@numba.njit(cache=True, nogil=True)
+def _select_prefix(
+    alice_words: WordArray,
+    bob_words: WordArray,
+    mask: WordArray,
+    member: int,
+    start: int,
+    needed: int,
+) -> tuple[int, int]:
+    """The first ``needed`` members at or after index ``start`` of the set ``{i : bit i of mask
+    == member}``: (index just past the last of them, parity of alice XOR bob over them).
+
+    Word-level: whole words are counted with a popcount, and only the last word is walked bit by
+    bit. The caller guarantees that the set has ``needed`` members from ``start`` on.
+    """
+    word = start >> 6
+    bits = mask[word] if member else ~mask[word]
+    bits &= ~np.uint64(0) << np.uint64(start & 63)
+    parity = 0
+    while True:
+        count = _popcount(bits)
+        if count >= needed:
+            break
+        parity ^= _popcount(bits & (alice_words[word] ^ bob_words[word])) & 1
+        needed -= count
+        word += 1
+        bits = mask[word] if member else ~mask[word]
+    # Keep the lowest ``needed`` members of this word.
+    kept = np.uint64(0)
+    for _ in range(needed):
+        lowest = bits & (~bits + np.uint64(1))
+        kept |= lowest
+        bits ^= lowest
+    parity ^= _popcount(kept & (alice_words[word] ^ bob_words[word])) & 1
+    return (word << 6) + 64 - _leading_zeros(kept), parity
+
+
+@numba.njit(cache=True, nogil=True)
+def _binary_half(
+    alice_words: WordArray, bob_words: WordArray, mask: WordArray, member: int, count: int
+) -> tuple[int, int]:
+    """BINARY on a block of a BICONF pass (the members of ``mask == member`` in increasing
+    index order, ``count`` of them): (index of an error, parities disclosed).
+
+    The same bisection as :func:`_binary` (left half = the first ``count // 2`` members), with
+    each half found by counting bits in words instead of walking a stored order.
+    """
+    disclosed = 0
+    start = 0
+    while count > 1:
+        left = count // 2
+        stop, parity = _select_prefix(alice_words, bob_words, mask, member, start, left)
+        disclosed += 1
+        if parity:
+            count = left
+        else:
+            start = stop
+            count -= left
+    index, _ = _select_prefix(alice_words, bob_words, mask, member, start, 1)
+    return index - 1, disclosed
 
 
 # A numba kernel takes its state as positional arrays (no objects), hence the long signature.
@@ -117,8 +185,12 @@ def _binary(
 def _correct_pass(
     alice: BitArray,
     bob: BitArray,
-    orders: IndexArray,
-    block_of: IndexArray,
+    alice_words: WordArray,
+    bob_words: WordArray,
+    regular_keys: WordArray,
+    regular_sizes: OffsetArray,
+    regular_passes: int,
+    masks: WordArray,
     starts: OffsetArray,
     start_offsets: OffsetArray,
     block_offsets: OffsetArray,
@@ -128,6 +200,9 @@ def _correct_pass(
 ) -> tuple[int, int]:
     """Bisect every mismatched block of passes 0..current_pass until none is left.
 
+    Passes below ``regular_passes`` are stored as the keys of their permutation and their block
+    size; later ones (BICONF) as the bit mask of their random half (block 0: bits set; block 1:
+    the complement).
     Returns (parities disclosed, bits flipped).
     """
     total_blocks = block_offsets[current_pass + 1]
@@ -156,14 +231,30 @@ def _correct_pass(
             continue
         local = block - block_offsets[chosen]
         base = start_offsets[chosen]
-        index, steps = _binary(
-            alice, bob, orders[chosen], starts[base + local], starts[base + local + 1]
-        )
+        if chosen < regular_passes:
+            index, steps = _binary(
+                alice, bob, regular_keys[chosen], starts[base + local], starts[base + local + 1]
+            )
+        else:
+            index, steps = _binary_half(
+                alice_words,
+                bob_words,
+                masks[chosen - regular_passes],
+                1 - local,
+                starts[base + local + 1] - starts[base + local],
+            )
         disclosed += steps
         bob[index] ^= 1
+        bob_words[index >> 6] ^= np.uint64(1) << np.uint64(index & 63)
         flipped += 1
         for pass_index in range(current_pass + 1):
-            other = block_offsets[pass_index] + block_of[pass_index, index]
+            if pass_index < regular_passes:
+                position = _permute(regular_keys[pass_index], alice.size, index)
+                local = position // regular_sizes[pass_index]
+            else:
+                word = masks[pass_index - regular_passes, index >> 6]
+                local = 1 - int((word >> np.uint64(index & 63)) & np.uint64(1))
+            other = block_offsets[pass_index] + local
             bob_parity[other] ^= 1
             if alice_parity[other] != bob_parity[other] and queued[other] == 0:
                 stack[block_offsets[pass_index] + stack_top[pass_index]] = other
@@ -191,39 +282,99 @@ def _splitmix64(state: NDArray[np.uint64]) -> np.uint64:
     return np.uint64(z ^ (z >> np.uint64(31)))
 
 
+#: Feistel rounds of the shuffles: four rounds of a pseudo-random function make a pseudo-random
+#: permutation (Luby and Rackoff, SIAM J. Comput. 17, 373 (1988)).
+_FEISTEL_ROUNDS: Final = 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _feistel_bits(size: int) -> int:
+    """Width of the smallest power-of-two domain (at least 4) holding ``size`` indices."""
+    bits = 2
+    while (1 << bits) < size:
+        bits += 1
+    return bits
+
+
+@numba.njit(cache=True, nogil=True)
+def _round_function(value: np.uint64, key: np.uint64, bits: int) -> np.uint64:
+    """A keyed 64-bit mix (the SplitMix64 finaliser) cut to ``bits`` bits."""
+    z = (value ^ key) * _MIX1
+    z = (z ^ (z >> np.uint64(31))) * _MIX2
+    return z >> np.uint64(64 - bits)
+
+
+@numba.njit(cache=True, nogil=True)
+def _permute(keys: WordArray, size: int, index: int) -> int:
+    """Position of ``index`` in a pass: a keyed pseudo-random permutation of [0, size).
+
+    ``keys[0] == 0`` is the identity (pass 1). Otherwise an unbalanced Feistel network on the
+    d = ``keys[1]`` bits of the smallest power-of-two domain holding ``size`` (halves of
+    ``d // 2`` and ``d - d // 2`` bits, swapping roles each round; round keys ``keys[2:]``), with
+    cycle walking (Black and Rogaway, CT-RSA 2002) until the value falls in [0, size): a bijection
+    of [0, size) that is computed, not stored, so a shuffled pass needs no table and the block of
+    any index costs a few multiplications. The domain is under 2 size, so a walk takes fewer than
+    two rounds of the network on average.
+    """
+    if keys[0] == 0:
+        return index
+    bits = int(keys[1])
+    value = np.uint64(index)
+    while True:
+        high = bits // 2
+        low = bits - high
+        for round_index in range(_FEISTEL_ROUNDS):
+            left = value >> np.uint64(low)
+            right = value & ((np.uint64(1) << np.uint64(low)) - np.uint64(1))
+            mixed = left ^ _round_function(right, keys[2 + round_index], high)
+            value = (right << np.uint64(high)) | mixed
+            high, low = low, high
+        if value < size:
+            return int(np.int64(value))
+
+
+@numba.njit(cache=True, nogil=True)
+def _unpermute(keys: WordArray, size: int, position: int) -> int:
+    """The index at ``position``: the inverse of :func:`_permute` (rounds undone in reverse)."""
+    if keys[0] == 0:
+        return position
+    bits = int(keys[1])
+    value = np.uint64(position)
+    while True:
+        for round_index in range(_FEISTEL_ROUNDS - 1, -1, -1):
+            # Round r mapped (left: high bits, right: low bits) with high = d // 2 for even r.
+            high = bits // 2 if round_index % 2 == 0 else bits - bits // 2
+            low = bits - high
+            right = value >> np.uint64(high)
+            mixed = value & ((np.uint64(1) << np.uint64(high)) - np.uint64(1))
+            left = mixed ^ _round_function(right, keys[2 + round_index], high)
+            value = (left << np.uint64(low)) | right
+        if value < size:
+            return int(np.int64(value))
+
+
 @numba.njit(cache=True, nogil=True)
 def _shuffle_pass(
-    alice: BitArray,
-    bob: BitArray,
-    order: IndexArray,
-    block_of: IndexArray,
-    block_size: int,
-    seed: np.uint64,
-    shuffle: bool,
+    alice: BitArray, bob: BitArray, keys: WordArray, block_size: int, seed: np.uint64, shuffle: bool
 ) -> tuple[BitArray, BitArray]:
-    """Fill ``order`` (a Fisher-Yates shuffle, or the identity) and ``block_of`` for blocks of
-    ``block_size``; return Alice's and Bob's block parities, all in one sweep.
+    """Draw the permutation's keys into ``keys`` (``keys[0] = 0``: identity) and return Alice's
+    and Bob's parities of the blocks of ``block_size`` consecutive positions.
 
-    The bounded draw is Lemire's multiply-shift on the top 32 bits (bias < n / 2^32, irrelevant
-    for a public shuffle whose only role is to spread errors).
+    One sequential sweep over the keys: each index's block is computed and its bit XORed into a
+    parity array of n / block_size bytes, so nothing of size n is written.
     """
-    size = order.size
+    size = alice.size
     state = np.empty(1, dtype=np.uint64)
     state[0] = seed
-    for i in range(size):
-        order[i] = i
-    if shuffle:
-        for i in range(size - 1, 0, -1):
-            draw = _splitmix64(state) >> np.uint64(32)
-            j = np.int64((draw * np.uint64(i + 1)) >> np.uint64(32))
-            order[i], order[j] = order[j], order[i]
+    keys[0] = np.uint64(1) if shuffle else np.uint64(0)
+    keys[1] = np.uint64(_feistel_bits(size))
+    for round_index in range(_FEISTEL_ROUNDS):
+        keys[2 + round_index] = _splitmix64(state)
     blocks = (size + block_size - 1) // block_size
     alice_parity = np.zeros(blocks, dtype=np.uint8)
     bob_parity = np.zeros(blocks, dtype=np.uint8)
-    for position in range(size):
-        index = order[position]
-        block = position // block_size
-        block_of[index] = block
+    for index in range(size):
+        block = _permute(keys, size, index) // block_size
         alice_parity[block] ^= alice[index]
         bob_parity[block] ^= bob[index]
     return alice_parity, bob_parity
@@ -241,69 +392,70 @@ def _popcount(word: np.uint64) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _half_pass(
-    alice: BitArray,
-    bob: BitArray,
-    order: IndexArray,
-    block_of: IndexArray,
-    seed: np.uint64,
-) -> tuple[int, BitArray, BitArray]:
-    """A BICONF pass: a uniformly random half (each bit in with probability 1/2) then its
-    complement; return the size of the half and both parties' parities of the two blocks.
+def _leading_zeros(word: np.uint64) -> int:
+    """Leading zero bits of a 64-bit word (64 for zero)."""
+    if word == 0:
+        return 64
+    count = 0
+    for shift in (32, 16, 8, 4, 2, 1):
+        if word >> np.uint64(64 - shift) == 0:
+            count += shift
+            word <<= np.uint64(shift)
+    return count
 
-    The random words are drawn first and their bits counted, so that the sweep that places every
-    index can run without branches (a data-dependent branch would be mispredicted half the time).
+
+@numba.njit(cache=True, nogil=True)
+def _half_pass(
+    alice_words: WordArray, bob_words: WordArray, mask: WordArray, size: int, seed: np.uint64
+) -> tuple[int, BitArray, BitArray]:
+    """A BICONF pass: a uniformly random half (each bit in with probability 1/2, bit i of
+    ``mask``) then its complement; return the size of the half and both parties' parities of the
+    two blocks.
+
+    The pass is kept as its mask alone (n/8 bytes): its order (the half in increasing index
+    order, then the complement) and its block map follow from the bits, and parities are popcounts
+    of whole words, so a pass costs a few microseconds per 10^5 bits and touches no fresh memory.
     """
-    size = order.size
     state = np.empty(1, dtype=np.uint64)
     state[0] = seed
-    words = np.empty((size + 63) // 64, dtype=np.uint64)
     chosen = 0
-    for w in range(words.size):
-        word = _splitmix64(state)
-        if w == words.size - 1 and size % 64:
-            word &= (np.uint64(1) << np.uint64(size % 64)) - np.uint64(1)
-        words[w] = word
-        chosen += _popcount(word)
     alice_parity = np.zeros(2, dtype=np.uint8)
     bob_parity = np.zeros(2, dtype=np.uint8)
-    in_half = 0
-    in_rest = chosen
-    for index in range(size):
-        bit = int((words[index >> 6] >> np.uint64(index & 63)) & np.uint64(1))
-        block = 1 - bit
-        block_of[index] = block
-        order[bit * in_half + block * in_rest] = index
-        in_half += bit
-        in_rest += block
-        alice_parity[block] ^= alice[index]
-        bob_parity[block] ^= bob[index]
+    for w in range(mask.size):
+        word = _splitmix64(state)
+        if w == mask.size - 1 and size % 64:
+            word &= (np.uint64(1) << np.uint64(size % 64)) - np.uint64(1)
+        mask[w] = word
+        chosen += _popcount(word)
+        alice_parity[0] ^= _popcount(word & alice_words[w]) & 1
+        alice_parity[1] ^= _popcount(~word & alice_words[w]) & 1
+        bob_parity[0] ^= _popcount(word & bob_words[w]) & 1
+        bob_parity[1] ^= _popcount(~word & bob_words[w]) & 1
     return chosen, alice_parity, bob_parity
 
 
 class _Passes:
-    """Growing storage of the passes run so far (orders, block maps, block parities)."""
+    """Growing storage of the passes run so far: the regular passes' permutation keys, the
+    BICONF passes' masks, every block's bounds and both parties' block parities, and both keys
+    packed 64 bits to a word (Bob's kept in step with his corrections)."""
 
-    def __init__(self, size: int, capacity: int) -> None:
-        self.size = size
-        self.orders = np.empty((capacity, size), dtype=np.int32)
-        self.block_of = np.empty((capacity, size), dtype=np.int32)
+    def __init__(self, alice: BitArray, bob: BitArray, regular: int, halves: int) -> None:
+        self.size = alice.size
+        self.alice = alice
+        self.bob = bob
+        self.alice_words = _pack(alice)
+        self.bob_words = _pack(bob)
+        self.regular_keys = np.zeros((regular, 2 + _FEISTEL_ROUNDS), dtype=np.uint64)
+        self.regular_sizes = np.zeros(regular, dtype=np.int64)
+        self.regular = 0
+        self.masks = np.empty((max(1, halves), self.alice_words.size), dtype=np.uint64)
+        self.halves = 0
         self.starts = np.zeros(0, dtype=np.int64)
         self.start_offsets = np.zeros(1, dtype=np.int64)
         self.block_offsets = np.zeros(1, dtype=np.int64)
         self.alice_parity = np.zeros(0, dtype=np.uint8)
         self.bob_parity = np.zeros(0, dtype=np.uint8)
         self.count = 0
-
-    def _next_rows(self) -> tuple[IndexArray, IndexArray]:
-        if self.count == self.orders.shape[0]:
-            grown = 2 * self.orders.shape[0]
-            orders = np.empty((grown, self.size), dtype=np.int32)
-            block_of = np.empty((grown, self.size), dtype=np.int32)
-            orders[: self.count] = self.orders
-            block_of[: self.count] = self.block_of
-            self.orders, self.block_of = orders, block_of
-        return self.orders[self.count], self.block_of[self.count]
 
     def _record(self, starts: OffsetArray, alice_parity: BitArray, bob_parity: BitArray) -> int:
         blocks = starts.size - 1
@@ -315,30 +467,46 @@ class _Passes:
         self.count += 1
         return blocks
 
-    def add_regular(
-        self, alice: BitArray, bob: BitArray, block_size: int, seed: int, shuffle: bool
-    ) -> int:
+    def add_regular(self, block_size: int, seed: int, shuffle: bool) -> int:
         """A Cascade pass: blocks of ``block_size`` over a shuffle (identity when not
-        ``shuffle``); return its number of blocks."""
-        order, block_of = self._next_rows()
+        ``shuffle``); return its number of blocks. Regular passes all come before BICONF ones."""
+        if self.halves:
+            raise QKDError("a regular Cascade pass cannot follow a BICONF pass")
         alice_parity, bob_parity = _shuffle_pass(
-            alice, bob, order, block_of, block_size, np.uint64(seed), shuffle
+            self.alice,
+            self.bob,
+            self.regular_keys[self.regular],
+            block_size,
+            np.uint64(seed),
+            shuffle,
         )
+        self.regular_sizes[self.regular] = block_size
+        self.regular += 1
         return self._record(_regular_starts(self.size, block_size), alice_parity, bob_parity)
 
-    def add_half(self, alice: BitArray, bob: BitArray, seed: int) -> int:
+    def add_half(self, seed: int) -> int:
         """A BICONF pass: a random half and its complement; return its number of blocks (2)."""
-        order, block_of = self._next_rows()
-        chosen, alice_parity, bob_parity = _half_pass(alice, bob, order, block_of, np.uint64(seed))
+        if self.halves == self.masks.shape[0]:
+            grown = np.empty((2 * self.masks.shape[0], self.masks.shape[1]), dtype=np.uint64)
+            grown[: self.halves] = self.masks
+            self.masks = grown
+        chosen, alice_parity, bob_parity = _half_pass(
+            self.alice_words, self.bob_words, self.masks[self.halves], self.size, np.uint64(seed)
+        )
+        self.halves += 1
         starts = np.array([0, chosen, self.size], dtype=np.int64)
         return self._record(starts, alice_parity, bob_parity)
 
-    def correct(self, alice: BitArray, bob: BitArray) -> tuple[int, int]:
+    def correct(self) -> tuple[int, int]:
         return _correct_pass(
-            alice,
-            bob,
-            self.orders,
-            self.block_of,
+            self.alice,
+            self.bob,
+            self.alice_words,
+            self.bob_words,
+            self.regular_keys,
+            self.regular_sizes,
+            self.regular,
+            self.masks,
             self.starts,
             self.start_offsets[:-1],
             self.block_offsets,
@@ -346,6 +514,13 @@ class _Passes:
             self.bob_parity,
             self.count - 1,
         )
+
+
+def _pack(bits: BitArray) -> WordArray:
+    """Bits packed 64 to a little-endian word (bit i of the key is bit i % 64 of word i // 64)."""
+    padded = np.zeros(-(-bits.size // 64) * 64, dtype=np.uint8)
+    padded[: bits.size] = bits
+    return np.packbits(padded, bitorder="little").view("<u8").astype(np.uint64)
 
 
 def _regular_starts(size: int, block_size: int) -> OffsetArray:
@@ -408,8 +583,8 @@ def reconcile(
         raise InputError("BICONF needs at least one quiet pass to stop")
     size = alice.size
     sizes = block_sizes(chosen, qber_estimate, size)
-    extra = biconf_quiet_passes + 4 if chosen is CascadeVariant.BICONF else 0
-    passes = _Passes(size, capacity=len(sizes) + extra)
+    halves = biconf_quiet_passes + 4 if chosen is CascadeVariant.BICONF else 0
+    passes = _Passes(alice, bob, regular=len(sizes), halves=halves)
     leaked = 0
     flipped_total = 0
 
@@ -417,7 +592,7 @@ def reconcile(
         nonlocal leaked, flipped_total
         # After the first pass Alice's total parity is public: her last block parity follows.
         leaked += blocks if passes.count == 1 else blocks - 1
-        disclosed, flipped = passes.correct(alice, bob)
+        disclosed, flipped = passes.correct()
         leaked += disclosed
         flipped_total += flipped
         return flipped
@@ -426,11 +601,11 @@ def reconcile(
         return int(rng.integers(0, 2**63))
 
     for pass_index, block_size in enumerate(sizes):
-        account(passes.add_regular(alice, bob, block_size, new_seed(), shuffle=pass_index > 0))
+        account(passes.add_regular(block_size, new_seed(), shuffle=pass_index > 0))
     if chosen is CascadeVariant.BICONF:
         quiet = 0
         while quiet < biconf_quiet_passes:
-            quiet = 0 if account(passes.add_half(alice, bob, new_seed())) else quiet + 1
+            quiet = 0 if account(passes.add_half(new_seed())) else quiet + 1
     return ReconciliationResult(
         corrected_key=bob,
         leaked_bits=leaked,
