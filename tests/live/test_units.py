@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from qsafecity.errors import InputError, KeyManagementError
 from qsafecity.live import telemetry
 from qsafecity.live.bus import InMemoryBus, parse_mqtt_url, topic_matches
-from qsafecity.live.keys import KEY_BITS, KeyNetwork
+from qsafecity.live.kmes import KEY_BITS
 from qsafecity.live.links import (
     ABORT_QBER,
     LinkState,
@@ -64,30 +64,82 @@ def test_a_link_aborts_on_the_first_block_of_a_full_attack() -> None:
     assert link.state is LinkState.CUT
 
 
-def test_keys_are_delivered_once_to_the_named_slave_and_relays_consume_every_hop() -> None:
+CHAIN_CITY = """
+format: 1
+city: {name: Chain}
+sites:
+  - {id: a, name: A, location: {lat: 50.0, lon: 30.0}}
+  - {id: b, name: B, location: {lat: 50.1, lon: 30.1}}
+  - {id: c, name: C, location: {lat: 50.2, lon: 30.2}}
+links:
+  - {a: a, b: b, length_km: 5, fibre: dark}
+  - {a: b, b: c, length_km: 5, fibre: dark}
+operators:
+  - {id: it, name: IT, type: municipal}
+services:
+  - id: svc
+    name: Dispatch from A to C
+    operator: it
+    function: emergency-dispatch
+    data: {categories: [location], shelf_life_years: 1}
+    endpoints: [a, c]
+    crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
+"""
+
+
+def test_keys_come_from_real_kmes_over_etsi_014_once_and_relays_consume_every_hop(
+    tmp_path,
+) -> None:
+    from qsafecity.live.clock import ManualClock
+    from qsafecity.live.kmes import CityKMEs
+
+    manifest = tmp_path / "chain.yaml"
+    manifest.write_text(CHAIN_CITY, encoding="utf-8")
     links = [
         QKDLinkRuntime("a", "b", 5.0, preset_for(5.0)),
         QKDLinkRuntime("b", "c", 5.0, preset_for(5.0)),
     ]
-    network = KeyNetwork(links, capacity_keys=10)
-    with pytest.raises(KeyManagementError):
-        network.enc_key("a", "c", "svc@c")  # empty pools
-    for link in links:
-        network.add_bits(link.id, 10**9)  # capped at the capacity
-    assert network.pool_bits["a-b"] == 10 * KEY_BITS
-    key = network.enc_key("a", "c", "svc@c")
-    assert key.route == ("a", "b", "c")
-    assert network.pool_bits == {"a-b": 9 * KEY_BITS, "b-c": 9 * KEY_BITS}
-    assert network.relayed_keys == 1
-    with pytest.raises(KeyManagementError):
-        network.dec_key("c", "other@c", key.key_id)
-    assert network.dec_key("c", "svc@c", key.key_id) == key.material
-    with pytest.raises(KeyManagementError):
-        network.dec_key("c", "svc@c", key.key_id)
-    assert key.material.hex() not in repr(key)
-    links[1].cut = True
-    links[1].state = LinkState.CUT
-    assert not network.has_route("a", "c")
+    kmes = CityKMEs(
+        load_city(manifest),
+        links,
+        clock=ManualClock(),
+        run_id="unit",
+        database=str(tmp_path / "kmes"),
+        capacity_blocks=10,
+    )
+    try:
+        assert sorted(kmes.kmes) == ["a", "b", "c"]
+        assert sorted(p.name for p in (tmp_path / "kmes").glob("*.sqlite")) == [
+            f"kme-{site}-unit.sqlite" for site in "abc"
+        ]
+        with pytest.raises(KeyManagementError):
+            kmes.enc_key("a", "svc@a", "svc@c")  # empty pools: the KME answers 503
+        for link in links:
+            kmes.feed(link.id, 10**9)  # capped at the capacity, at both ends
+        assert kmes.pool_levels() == {"a-b": 10, "b-c": 10}
+        assert kmes.kmes["b"].pool_levels() == {"a~b": 10, "b~c": 10}
+        key = kmes.enc_key("a", "svc@a", "svc@c")
+        assert key.route == ("a", "b", "c")
+        assert len(key.material) == KEY_BITS // 8
+        assert kmes.pool_levels() == {"a-b": 9, "b-c": 9}
+        assert kmes.relayed_keys == 1
+        assert kmes.kmes["b"].stats["relayed_hops"] == 1
+        with pytest.raises(KeyManagementError):
+            kmes.dec_key("c", "svc@a", "svc@c", key.key_id)  # not an SAE of KME c
+        assert kmes.dec_key("c", "svc@c", "svc@a", key.key_id) == key.material
+        with pytest.raises(KeyManagementError):
+            kmes.dec_key("c", "svc@c", "svc@a", key.key_id)  # delivered once
+        assert kmes.kme_stats()["c"]["keys_delivered"] == 1
+        assert kmes.audit.counts[("c", "dec_keys")] == 1
+        assert key.material.hex() not in repr(key)
+        kmes.set_in_service("b-c", False)
+        assert not kmes.has_route("a", "c")
+        with pytest.raises(KeyManagementError):
+            kmes.enc_key("a", "svc@a", "svc@c")
+        kmes.set_in_service("b-c", True)
+        assert kmes.has_route("a", "c")
+    finally:
+        kmes.close()
 
 
 def test_every_service_publishes_fiware_sized_readings() -> None:

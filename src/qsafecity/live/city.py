@@ -1,7 +1,8 @@
 """The live city: QKD links, KMEs, devices and gateways of a manifest, run together, and drills.
 
 :class:`LiveCity` builds, from a city manifest, a QKD link runtime per QKD link (see
-:func:`qkd_links_of`), the KMEs and their pools (:class:`~qsafecity.live.keys.KeyNetwork`), a
+:func:`qkd_links_of`), a KME of ``qsafecity.kms`` per site on a QKD link, served with its
+ETSI 014 API on loopback and fed by the links (:class:`~qsafecity.live.kmes.CityKMEs`), a
 gateway per receiving site and a device per (service, source site), and advances them with
 :meth:`LiveCity.step` to the time of its clock. ``qsafecity up`` runs :meth:`step` in a thread;
 tests call it directly on a :class:`~qsafecity.live.clock.ManualClock`.
@@ -32,7 +33,7 @@ from qsafecity.live.alerts import AlertLog, Cause, Severity
 from qsafecity.live.bus import BusClient, MessageBus
 from qsafecity.live.clock import Clock
 from qsafecity.live.gateway import Gateway, Route, handshake_topic
-from qsafecity.live.keys import KeyNetwork
+from qsafecity.live.kmes import CityKMEs
 from qsafecity.live.links import LinkState, QKDLinkRuntime, link_id, preset_for
 from qsafecity.live.options import FLOOD_MESSAGES, QKDScope
 from qsafecity.live.protection import Protector
@@ -119,7 +120,11 @@ class LiveCity:
         seed: int = 2026,
         scope: QKDScope = QKDScope.PLAN,
         now_year: int | None = None,
+        kme_database: str | None = None,
     ) -> None:
+        """``kme_database``: where the KMEs keep their stores: a directory for their SQLite files
+        (default: a temporary one, removed on :meth:`stop`) or a ``postgresql://`` URL (one
+        schema per KME, dropped on :meth:`stop`)."""
         self.city = city
         self.bus = bus
         self.store = store
@@ -145,7 +150,9 @@ class LiveCity:
         self.fibres = list(city.links) + [
             link for link in qkd_links if frozenset((link.a, link.b)) not in known
         ]
-        self.keys = KeyNetwork(self.links)
+        self.keys = CityKMEs(
+            city, self.links, clock=clock, run_id=self.run_id, database=kme_database
+        )
         self.routes = routes_of(city)
         self.gateways: dict[str, Gateway] = {}
         for site in sorted({r.gateway_site for r in self.routes.values()}):
@@ -166,8 +173,11 @@ class LiveCity:
         )
         # The QKD devices ran before the city's clock started: pools hold some key at time 0.
         for link in self.links:
-            self.keys.add_bits(link.id, link.step(WARM_UP_S, self.rng))
+            self.keys.feed(link.id, link.step(WARM_UP_S, self.rng))
         self._link_states = {link.id: link.state for link in self.links}
+        for link in self.links:
+            if link.state is not LinkState.RUNNING:
+                self.keys.set_in_service(link.id, False)
         self._coverage: dict[str, bool] = {}
         self._lock = threading.RLock()
         self._last_step_s = clock.now_s()
@@ -193,6 +203,7 @@ class LiveCity:
             self._drill_client = None
         for gateway in self.gateways.values():
             gateway.stop()
+        self.keys.close()
 
     def restart_gateway(self, site: str) -> None:
         """Stop the gateway of ``site`` and start a new one (it forgets its streams)."""
@@ -222,7 +233,7 @@ class LiveCity:
                 for link in self.links:
                     bits = link.step(chunk, self.rng)
                     if bits:
-                        self.keys.add_bits(link.id, bits)
+                        self.keys.feed(link.id, bits)
             self._check_links(now)
             self._check_coverage(now)
             self.fleet.step(now)
@@ -236,6 +247,8 @@ class LiveCity:
             if link.state is before:
                 continue
             self._link_states[link.id] = link.state
+            # The link-state announcement: every KME routes around a link that yields no key.
+            self.keys.set_in_service(link.id, link.state is LinkState.RUNNING)
             if link.state is LinkState.ABORTED:
                 self.alerts.raise_alert(
                     Severity.CRITICAL,
@@ -469,7 +482,9 @@ class LiveCity:
 
     def _snapshot(self) -> dict[str, Any]:
         by_pair = {frozenset((link.a, link.b)): link for link in self.links}
-        kme_sites = self.keys.sites
+        kme_sites = set(self.keys.sites)
+        levels = self.keys.pool_levels()
+        capacity = self.keys.capacity_blocks
         links = []
         for link in self.fibres:
             runtime = by_pair.get(frozenset((link.a, link.b)))
@@ -487,9 +502,10 @@ class LiveCity:
                     state=runtime.state.value,
                     qber=runtime.qber_estimate,
                     key_rate_bps=runtime.secret_rate_bps,
-                    pool_fill=self.keys.fill_level(lid),
-                    pool_keys=self.keys.pool_bits[lid] // 256,
-                    consumed_keys=self.keys.consumed_bits[lid] // 256,
+                    # Read from the KMEs' stores: the pool at the link's leader, one key a block.
+                    pool_fill=levels[lid] / capacity,
+                    pool_keys=levels[lid],
+                    consumed_keys=max(0, self.keys.added_blocks[lid] - levels[lid]),
                     eavesdrop_fraction=runtime.eavesdrop_fraction,
                     cut=runtime.cut,
                 )
@@ -553,6 +569,7 @@ class LiveCity:
             "services": services,
             "totals": dict(totals),
             "relayed_keys": self.keys.relayed_keys,
+            "kmes": self.keys.kme_stats(),
             "alerts": [a.to_json() for a in reversed(self.alerts.recent(60))],
             "plan": self._plan_summary(),
             "assessment": {

@@ -25,7 +25,7 @@ from qsafecity.errors import CryptoError, KeyManagementError
 from qsafecity.live import telemetry
 from qsafecity.live.bus import BusClient
 from qsafecity.live.gateway import Route, data_topic, handshake_topic, requires_signature
-from qsafecity.live.keys import KeyDelivery
+from qsafecity.live.kmes import KeyDelivery
 from qsafecity.live.protection import Protector, StreamSender
 
 #: A device starts a new stream (and, if critical, takes a new QKD key) this often.
@@ -124,8 +124,9 @@ class DeviceFleet:
         within_site = device.site == route.gateway_site
         if route.tier is Tier.CRITICAL and not within_site:
             try:
+                # ETSI 014 enc_keys at the KME of the device's site, as master SAE.
                 key = self.keys.enc_key(
-                    device.site, route.gateway_site, f"{service.id}@{route.gateway_site}"
+                    device.site, device.sender, f"{service.id}@{route.gateway_site}"
                 )
                 qkd_id, qkd_material, device.qkd_route = key.key_id, key.material, key.route
             except KeyManagementError:
