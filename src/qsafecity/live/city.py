@@ -33,7 +33,7 @@ from qsafecity.live.alerts import AlertLog, Cause, Severity
 from qsafecity.live.bus import BusClient, MessageBus
 from qsafecity.live.clock import Clock
 from qsafecity.live.gateway import Gateway, Route, handshake_topic
-from qsafecity.live.kmes import CityKMEs
+from qsafecity.live.kmes import KEY_BITS, CityKMEs
 from qsafecity.live.links import LinkState, QKDLinkRuntime, link_id, preset_for
 from qsafecity.live.options import FLOOD_MESSAGES, QKDScope
 from qsafecity.live.protection import Protector
@@ -180,10 +180,14 @@ class LiveCity:
                 self.keys.set_in_service(link.id, False)
         self._coverage: dict[str, bool] = {}
         self._lock = threading.RLock()
+        self._step_lock = threading.Lock()
         self._last_step_s = clock.now_s()
         self._drill_client: BusClient | None = None
         self._rates: dict[str, float] = {}
         self._rate_marks: tuple[float, dict[str, int]] = (self._last_step_s, {})
+        #: Key the links put into the KMEs' pools (blocks at each link's leader), per rate window.
+        self._fed_rates: dict[str, float] = {}
+        self._fed_marks: tuple[float, dict[str, int]] = (self._last_step_s, {})
         self.steps = 0
         self.drills: list[DrillResult] = []
 
@@ -221,24 +225,33 @@ class LiveCity:
     # --- time ------------------------------------------------------------------------------------
 
     def step(self) -> float:
-        """Advance links, pools and devices to the clock's time; return the simulated seconds."""
-        with self._lock:
-            now = self.clock.now_s()
-            elapsed = max(0.0, now - self._last_step_s)
-            self._last_step_s = now
-            remaining = elapsed
-            while remaining > 0:
-                chunk = min(remaining, MAX_STEP_S)
-                remaining -= chunk
-                for link in self.links:
-                    bits = link.step(chunk, self.rng)
-                    if bits:
-                        self.keys.feed(link.id, bits)
-            self._check_links(now)
-            self._check_coverage(now)
+        """Advance links, pools and devices to the clock's time; return the simulated seconds.
+
+        The KMEs' databases and their ETSI 014 calls are reached outside the city's lock, so that
+        the dashboard's snapshot and the drills never wait for them; steps do not overlap.
+        """
+        with self._step_lock:
+            with self._lock:
+                now = self.clock.now_s()
+                elapsed = max(0.0, now - self._last_step_s)
+                self._last_step_s = now
+                produced: Counter[str] = Counter()
+                remaining = elapsed
+                while remaining > 0:
+                    chunk = min(remaining, MAX_STEP_S)
+                    remaining -= chunk
+                    for link in self.links:
+                        produced[link.id] += link.step(chunk, self.rng)
+                self._check_links(now)
+            for link_id, bits in produced.items():
+                if bits:
+                    self.keys.feed(link_id, bits)
+            with self._lock:
+                self._check_coverage(now)
             self.fleet.step(now)
-            self.steps += 1
-            self._update_rates(now)
+            with self._lock:
+                self.steps += 1
+                self._update_rates(now)
             return elapsed
 
     def _check_links(self, now: float) -> None:
@@ -321,6 +334,14 @@ class LiveCity:
                     sid: (current[sid] - counts.get(sid, 0)) / (now - since) for sid in current
                 }
             self._rate_marks = (now, current)
+        since, fed = self._fed_marks
+        if now - since >= RATE_WINDOW_S or not fed:
+            added = dict(self.keys.added_blocks)
+            if fed and now > since:
+                self._fed_rates = {
+                    lid: (added[lid] - fed.get(lid, 0)) * KEY_BITS / (now - since) for lid in added
+                }
+            self._fed_marks = (now, added)
 
     # --- drills ----------------------------------------------------------------------------------
 
@@ -461,8 +482,9 @@ class LiveCity:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the dashboard shows, as JSON-ready data."""
+        levels = self.keys.pool_levels()  # the KMEs' stores, read outside the city's lock
         with self._lock:
-            return self._snapshot()
+            return self._snapshot(levels)
 
     def _plan_summary(self) -> dict[str, Any] | None:
         if self.plan is None:
@@ -480,10 +502,9 @@ class LiveCity:
             "infeasible": [i.service_id for i in plan.infeasibilities],
         }
 
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self, levels: dict[str, int]) -> dict[str, Any]:
         by_pair = {frozenset((link.a, link.b)): link for link in self.links}
         kme_sites = set(self.keys.sites)
-        levels = self.keys.pool_levels()
         capacity = self.keys.capacity_blocks
         links = []
         for link in self.fibres:
@@ -506,6 +527,8 @@ class LiveCity:
                     pool_fill=levels[lid] / capacity,
                     pool_keys=levels[lid],
                     consumed_keys=max(0, self.keys.added_blocks[lid] - levels[lid]),
+                    # What went into the KMEs' pools (less than the key rate once a pool is full).
+                    kme_fed_bps=round(self._fed_rates.get(lid, 0.0)),
                     eavesdrop_fraction=runtime.eavesdrop_fraction,
                     cut=runtime.cut,
                 )

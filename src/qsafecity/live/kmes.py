@@ -67,8 +67,13 @@ from qsafecity.live.links import QKDLinkRuntime
 
 #: ETSI GS QKD 014 keys are usually 256 bits: one pool block per key.
 KEY_BITS: Final = BLOCK_BITS
-#: A pool holds at most this many blocks per link end (the KMEs' ``max_key_count``).
-POOL_CAPACITY_BLOCKS: Final = 4_096
+#: A pool holds at most this many blocks per link end (the KMEs' ``max_key_count``): 1,024 keys,
+#: 17 hours of one critical device's keys (one a minute). Every block is derived, sealed and
+#: inserted at both ends, so a larger pool mostly lengthens the start (warm-up fills them all).
+POOL_CAPACITY_BLOCKS: Final = 1_024
+#: A full pool is looked at again after this many wall seconds (its devices idle meanwhile): a
+#: feed costs each KME a database transaction, and most steps find the pools full.
+FULL_RECHECK_S: Final = 1.0
 #: Routes remembered from the KMEs' audit events (by key id), for the dashboard.
 _ROUTES_KEPT: Final = 10_000
 _HOST: Final = "127.0.0.1"
@@ -253,6 +258,8 @@ class CityKMEs:
         self._servers: list[_Server] = []
         self._clients: dict[str, ETSI014Client] = {}
         self._carry_bits: dict[str, int] = dict.fromkeys(self.links, 0)
+        #: Wall time (monotonic) until which a link end found full is not fed.
+        self._full_until: dict[tuple[str, str], float] = {}
         #: Blocks added to the leader's copy of each pool since the start (to count consumption).
         self.added_blocks: dict[str, int] = dict.fromkeys(self.links, 0)
         self._lock = threading.Lock()
@@ -278,10 +285,8 @@ class CityKMEs:
         for site in self.sites:
             store = SQLKeyStore(self.databases.url_for(site), pool_size=2)
             self._stores.append(store)
-            peers = {
-                link.peer_of(site): self.urls[link.peer_of(site)]
-                for link in self.directory.links_of(site)
-            }
+            # Every other KME: hops go to neighbours, delivery notices to the key's first KME.
+            peers = {other: url for other, url in self.urls.items() if other != site}
             channel = HttpPeerChannel(site, peers, insecure_dev=True)
             self._channels.append(channel)
             wrapper, _ = SecretBox.generate()
@@ -315,6 +320,8 @@ class CityKMEs:
             client.close()
         self._clients.clear()
         for server in self._servers:
+            server.server.should_exit = True  # all at once: each waits for its own requests
+        for server in self._servers:
             server.stop()
         self._servers.clear()
         for channel in self._channels:
@@ -338,8 +345,13 @@ class CityKMEs:
         kms_id = self.kms_ids[link_id]
         link = self.directory.links_by_id[kms_id]
         added = 0
+        now = time.monotonic()
         for site in (link.site_a, link.site_b):
+            if self._full_until.get((link_id, site), 0.0) > now:
+                continue
             count = self.kmes[site].feed(kms_id, blocks)
+            if count < blocks:
+                self._full_until[(link_id, site)] = now + FULL_RECHECK_S
             if site == link.leader():
                 added = count
         with self._lock:
