@@ -65,6 +65,10 @@ class Device:
     qkd_route: tuple[str, ...] = ()
     stream: StreamSender | None = None
     stream_started_s: float = 0.0
+    #: How much earlier than a full interval the first stream is renewed, so that the devices'
+    #: renewals (handshakes, QKD keys from the KMEs) spread over the interval instead of coming
+    #: all in one step.
+    rekey_phase_s: float = 0.0
     previous: dict[bytes, StreamSender] = field(default_factory=dict)
     outbox: dict[int, _Pending] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -95,6 +99,8 @@ class DeviceFleet:
                     sender, site, route, locations[site]
                 )
             self.tap[route.service.id] = deque(maxlen=TAP_SIZE)
+        for index, device in enumerate(self.devices.values()):
+            device.rekey_phase_s = REKEY_INTERVAL_S * index / len(self.devices)
         self._client: BusClient | None = None
         self.steps = 0
 
@@ -144,10 +150,11 @@ class DeviceFleet:
             qkd_key_id=qkd_id,
             qkd_material=qkd_material,
         )
+        first = device.stream is None
         if device.stream is not None:
             device.previous = {device.stream.session_id: device.stream}
         device.stream = stream
-        device.stream_started_s = now_s
+        device.stream_started_s = now_s - (device.rekey_phase_s if first else 0.0)
         if route.tier is Tier.CRITICAL and within_site:
             device.protection = "pqc (within the site)"
         elif route.tier is Tier.CRITICAL:
