@@ -172,7 +172,14 @@ def qkd_key_fetch_s(count: int) -> tuple[float, float, int]:
     slave = f"{route.service.id}@{route.gateway_site}"
     links, _ = qkd_links_of(city, QKDScope.DARK_FIBRE)
     runtimes = [QKDLinkRuntime(k.a, k.b, k.length_km, preset_for(k.length_km)) for k in links]
-    keys = CityKMEs(city, runtimes, clock=ManualClock(), run_id="bench", capacity_blocks=4 * count)
+    keys = CityKMEs(
+        city,
+        runtimes,
+        clock=ManualClock(),
+        run_id="bench",
+        capacity_blocks=4 * count,
+        fetch_ahead=False,  # every key fetched while the clock runs
+    )
     try:
         for runtime in runtimes:
             keys.feed(runtime.id, 4 * count * 256)

@@ -69,9 +69,10 @@ def test_critical_keys_come_from_the_kmes_over_etsi_014(fake_city) -> None:
     assert qkd_handshakes > 0
     stats = kmes.kme_stats()
     # Every QKD handshake a gateway accepted fetched its key by id from its KME (dec_keys), and
-    # each was issued to the device by the KME of its site (enc_keys).
+    # each was issued to the device by the KME of its site (enc_keys; one more per device is
+    # fetched ahead).
     assert sum(s["keys_delivered"] for s in stats.values()) == qkd_handshakes
-    assert sum(s["keys_issued"] for s in stats.values()) == qkd_handshakes
+    assert sum(s["keys_issued"] for s in stats.values()) >= qkd_handshakes
     with Session(city.store.engine) as session:
         key_ids = {k for (k,) in session.execute(select(ReadingRow.qkd_key_id)) if k is not None}
     assert key_ids

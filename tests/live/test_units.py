@@ -106,6 +106,7 @@ def test_keys_come_from_real_kmes_over_etsi_014_once_and_relays_consume_every_ho
         run_id="unit",
         database=str(tmp_path / "kmes"),
         capacity_blocks=10,
+        fetch_ahead=False,
     )
     try:
         assert sorted(kmes.kmes) == ["a", "b", "c"]
@@ -138,6 +139,37 @@ def test_keys_come_from_real_kmes_over_etsi_014_once_and_relays_consume_every_ho
             kmes.enc_key("a", "svc@a", "svc@c")
         kmes.set_in_service("b-c", True)
         assert kmes.has_route("a", "c")
+    finally:
+        kmes.close()
+
+
+def test_a_key_fetched_ahead_is_not_used_when_its_route_lost_a_link(tmp_path) -> None:
+    import time
+
+    from qsafecity.live.clock import ManualClock
+    from qsafecity.live.kmes import CityKMEs
+
+    manifest = tmp_path / "chain.yaml"
+    manifest.write_text(CHAIN_CITY, encoding="utf-8")
+    links = [
+        QKDLinkRuntime("a", "b", 5.0, preset_for(5.0)),
+        QKDLinkRuntime("b", "c", 5.0, preset_for(5.0)),
+    ]
+    kmes = CityKMEs(load_city(manifest), links, clock=ManualClock(), run_id="ahead")
+    try:
+        for link in links:
+            kmes.feed(link.id, 100 * KEY_BITS)
+        first = kmes.enc_key("a", "svc@a", "svc@c")
+        deadline = time.monotonic() + 30
+        while kmes.kme_stats()["a"]["keys_issued"] < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert kmes.kme_stats()["a"]["keys_issued"] == 5  # the next keys, fetched ahead
+        second = kmes.enc_key("a", "svc@a", "svc@c")  # taken from the ones fetched ahead
+        assert second.key_id != first.key_id
+        assert kmes.dec_key("c", "svc@c", "svc@a", second.key_id) == second.material
+        kmes.set_in_service("a-b", False)
+        with pytest.raises(KeyManagementError):
+            kmes.enc_key("a", "svc@a", "svc@c")  # the key ahead crossed a-b: not used
     finally:
         kmes.close()
 

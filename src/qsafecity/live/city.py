@@ -197,6 +197,13 @@ class LiveCity:
         for gateway in self.gateways.values():
             gateway.start(self.bus)
         self.fleet.attach(self.bus.connect(f"qsafecity-devices-{self.run_id}"))
+        # The critical devices' first keys are fetched while the city starts.
+        for device in self.fleet.devices.values():
+            route = device.route
+            if route.tier is Tier.CRITICAL and device.site != route.gateway_site:
+                slave = f"{route.service.id}@{route.gateway_site}"
+                if device.site in self.keys.kmes:
+                    self.keys.prefetch(device.site, device.sender, slave)
         self._drill_client = self.bus.connect(f"qsafecity-drills-{self.run_id}")
         self._check_coverage(self.clock.now_s(), initial=True)
 

@@ -23,6 +23,11 @@ How a key gets from a link to an SAE::
   (``qsafecity.api.client.ETSI014Client``), names the key id in its handshake, and the gateway
   calls ``dec_keys`` with that id on the KME of its site as slave SAE ``SERVICE@GATEWAY``: each key
   once. The KMEs' audit events give the route each key took (for the dashboard).
+* **Keys ahead.** A device's next keys are fetched in the background, :data:`KEYS_AHEAD` in one
+  ``enc_keys`` request, when it has none left (:meth:`CityKMEs.enc_key`), so that the city's step
+  does not wait for the KMEs. A key fetched
+  ahead whose route crosses a link taken out of service since is not used (a conservative choice:
+  it stays unfetched at the slave's KME) and a new one is fetched on a route around the link.
 
 The KMEs run in insecure development mode (callers named by ``X-SAE-ID``/``X-KME-ID``), which
 the KME accepts on a loopback address only: every caller is this process.
@@ -32,6 +37,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
+import queue
 import re
 import secrets
 import shutil
@@ -74,6 +81,9 @@ POOL_CAPACITY_BLOCKS: Final = 1_024
 #: A full pool is looked at again after this many wall seconds (its devices idle meanwhile): a
 #: feed costs each KME a database transaction, and most steps find the pools full.
 FULL_RECHECK_S: Final = 1.0
+#: Keys a device's SAE fetches ahead in one ``enc_keys`` request (the 014 ``number``): one request
+#: carries several keys for little more than the cost of one.
+KEYS_AHEAD: Final = 4
 #: Routes remembered from the KMEs' audit events (by key id), for the dashboard.
 _ROUTES_KEPT: Final = 10_000
 _HOST: Final = "127.0.0.1"
@@ -237,11 +247,13 @@ class CityKMEs:
         run_id: str,
         database: str | None = None,
         capacity_blocks: int = POOL_CAPACITY_BLOCKS,
+        fetch_ahead: bool = True,
     ) -> None:
         self.links: dict[str, QKDLinkRuntime] = {link.id: link for link in links}
         #: The KME network's name of each live link (``a~b``, order-free).
         self.kms_ids = {lid: kms_link_id(link.a, link.b) for lid, link in self.links.items()}
         self.capacity_blocks = capacity_blocks
+        self.fetch_ahead = fetch_ahead
         self.directory = Directory.from_city(
             city,
             links=[QKDLink(link.a, link.b, link.length_km) for link in self.links.values()],
@@ -264,6 +276,13 @@ class CityKMEs:
         self.added_blocks: dict[str, int] = dict.fromkeys(self.links, 0)
         self._lock = threading.Lock()
         self._closed = False
+        #: Keys fetched ahead, by (master SAE, slave SAE), and the link ids out of service.
+        self._ready: dict[tuple[str, str], list[DeliveredKey]] = {}
+        self._out_of_service: set[str] = set()
+        self._wanted: queue.SimpleQueue[tuple[str, str, str] | None] = queue.SimpleQueue()
+        self._fetcher = threading.Thread(
+            target=self._fetch_ahead, name="qsafecity-kme-fetch-ahead", daemon=True
+        )
         self._last_levels: dict[str, int] = dict.fromkeys(self.links, 0)
         try:
             self._build(clock)
@@ -312,21 +331,25 @@ class CityKMEs:
             if time.monotonic() > deadline or not all(s.thread.is_alive() for s in self._servers):
                 raise KeyManagementError("the KMEs' ETSI 014 servers did not start")
             time.sleep(0.01)
+        self._fetcher.start()
 
     def close(self) -> None:
         """Stop the servers, close the clients, channels and stores; drop this run's schemas."""
         self._closed = True
+        if self._fetcher.is_alive():
+            self._wanted.put(None)
+            self._fetcher.join(15.0)
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+        for channel in self._channels:
+            channel.close()  # sends the delivery notices it batched, while the peers still listen
+        self._channels.clear()
         for server in self._servers:
             server.server.should_exit = True  # all at once: each waits for its own requests
         for server in self._servers:
             server.stop()
         self._servers.clear()
-        for channel in self._channels:
-            channel.close()
-        self._channels.clear()
         for store in self._stores:
             store.close()
         self._stores.clear()
@@ -360,8 +383,14 @@ class CityKMEs:
 
     def set_in_service(self, link_id: str, in_service: bool) -> None:
         """Announce to every KME that a link stopped (or resumed) producing key."""
+        kms_id = self.kms_ids[link_id]
+        with self._lock:
+            if in_service:
+                self._out_of_service.discard(kms_id)
+            else:
+                self._out_of_service.add(kms_id)
         for kme in self.kmes.values():
-            kme.set_link_in_service(self.kms_ids[link_id], in_service)
+            kme.set_link_in_service(kms_id, in_service)
 
     # --- the SAEs' side (ETSI GS QKD 014) -------------------------------------------------------
 
@@ -377,14 +406,54 @@ class CityKMEs:
             return client
 
     def enc_key(self, master_site: str, master_sae: str, slave_sae: str) -> DeliveredKey:
+        key: DeliveredKey | None = None
+        with self._lock:
+            ready = self._ready.get((master_sae, slave_sae), [])
+            while ready and key is None:
+                candidate = ready.pop(0)
+                if not any(
+                    kms_link_id(a, b) in self._out_of_service
+                    for a, b in itertools.pairwise(candidate.route)
+                ):
+                    key = candidate
+        if key is None:
+            key = self._fetch(master_site, master_sae, slave_sae, 1)[0]
+        self.prefetch(master_site, master_sae, slave_sae)
+        return key
+
+    def prefetch(self, master_site: str, master_sae: str, slave_sae: str) -> None:
+        """Fetch the pair's next key in the background (at most one ahead)."""
+        if self.fetch_ahead and not self._closed:
+            self._wanted.put((master_site, master_sae, slave_sae))
+
+    def _fetch_ahead(self) -> None:
+        while (wanted := self._wanted.get()) is not None:
+            master_site, master_sae, slave_sae = wanted
+            with self._lock:
+                if self._ready.get((master_sae, slave_sae)):
+                    continue
+            try:
+                keys = self._fetch(master_site, master_sae, slave_sae, KEYS_AHEAD)
+            except QSafeCityError:
+                continue  # no route now: the device asks again when it needs the key
+            with self._lock:
+                self._ready.setdefault((master_sae, slave_sae), []).extend(keys)
+
+    def _fetch(
+        self, master_site: str, master_sae: str, slave_sae: str, number: int
+    ) -> list[DeliveredKey]:
         try:
-            container = self._client(master_site, master_sae).get_key(slave_sae, number=1)
+            container = self._client(master_site, master_sae).get_key(slave_sae, number=number)
         except KeyRequestError as error:
             raise KeyManagementError(str(error)) from None
-        key = container.keys[0]
+        if len(container.keys) != number:
+            raise KeyManagementError("the KME answered another number of keys than asked for")
         with self.audit._lock:
-            route = self.audit.routes.get(key.key_ID, ())
-        return DeliveredKey(key.key_ID, _decode(key.key), route)
+            routes = [self.audit.routes.get(key.key_ID, ()) for key in container.keys]
+        return [
+            DeliveredKey(key.key_ID, _decode(key.key), route)
+            for key, route in zip(container.keys, routes, strict=True)
+        ]
 
     def dec_key(self, slave_site: str, slave_sae: str, master_sae: str, key_id: str) -> bytes:
         try:
