@@ -51,6 +51,17 @@ def test_more_eavesdropping_never_raises_the_rate_nor_lowers_the_qber(f1: float,
     assert loud.secret_rate_bps <= quiet.secret_rate_bps + 1e-6
 
 
+def test_a_block_yields_its_finite_size_key_below_the_asymptotic_rate() -> None:
+    from qsafecity.live.links import block_key_bits
+
+    rates = rates_under_attack(physics.METRO, 14.0, 0.0)
+    per_second = [block_key_bits(rates, 14.0, seconds) / seconds for seconds in (0.25, 1.0, 5.0)]
+    # Longer blocks estimate the decoy yields more tightly: more key per second, never more
+    # than the asymptotic rate.
+    assert 0 < per_second[0] < per_second[1] < per_second[2] < rates.secret_rate_bps
+    assert block_key_bits(rates_under_attack(physics.METRO, 14.0, 1.0), 14.0, 1.0) == 0
+
+
 def test_a_link_aborts_on_the_first_block_of_a_full_attack() -> None:
     rng = np.random.default_rng(1)
     link = QKDLinkRuntime("a", "b", 10.0, preset_for(10.0))
