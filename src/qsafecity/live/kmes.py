@@ -10,8 +10,8 @@ How a key gets from a link to an SAE::
 
 * **Pools.** Each link's pool lives at both of its ends, in each KME's own database (SQLite files in
   the run's data directory; with PostgreSQL one schema per KME, dropped when the city stops). The
-  live link engine (``live/links.py``) distils key at the link's simulated secret key rate; every
-  step, the whole 256-bit blocks it produced go into both ends' copies (:meth:`KME.feed`), read
+  live link engine (``live/links.py``) distils a finite-size block of key each step; the whole
+  256-bit blocks it produced go into both ends' copies (:meth:`KME.feed`), read
   from the simulated device pair (``kms.rate.SimulatedQKDDevice``, a per-run secret), up to the
   pool's capacity. The KMEs never refill on their own clock.
 * **Relay and rerouting.** The KMEs agree on blocks and relay keys hop by hop over their real
