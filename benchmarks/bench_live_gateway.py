@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     direct_s, relayed_s, hops = qkd_key_fetch_s(100)
     print(
-        f"QKD key over ETSI 014 (enc_keys + KME-to-KME + dec_keys, HTTP on loopback): "
+        f"QKD key over ETSI 014 (enc_keys + KME-to-KME + dec_keys, mutual TLS on loopback): "
         f"{direct_s * 1e3:.1f} ms direct, {relayed_s * 1e3:.1f} ms relayed over {hops} hops "
         f"({relayed_s / direct_s:.1f}× direct); once per critical stream (every 60 s per device)"
     )

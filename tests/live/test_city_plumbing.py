@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qsafecity.live.alerts import Cause
 from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ManualClock
@@ -51,6 +53,8 @@ def test_the_wire_carries_no_plaintext_and_critical_readings_name_their_qkd_key(
 
 
 def test_critical_keys_come_from_the_kmes_over_etsi_014(fake_city) -> None:
+    import ssl
+
     import httpx
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -79,12 +83,18 @@ def test_critical_keys_come_from_the_kmes_over_etsi_014(fake_city) -> None:
     assert key_ids <= set(kmes.audit.routes)
     # The deliveries went over the ETSI 014 API: the KMEs' own metrics count them.
     counted = 0
+    operations = kmes.operations_client()
     for site, url in kmes.urls.items():
-        metrics = httpx.get(url + "/metrics", timeout=10).text
+        assert url.startswith("https://127.0.0.1:")  # mutual TLS with the run's city CA
+        trusting = ssl.create_default_context(cafile=str(kmes.pki.ca))
+        with pytest.raises(httpx.HTTPError):  # no client certificate: no TLS session
+            httpx.get(url + "/metrics", verify=trusting, timeout=10)
+        metrics = operations.get(url + "/metrics").text
         for line in metrics.splitlines():
             if line.startswith('qsafecity_kme_requests_total{endpoint="dec_keys",status="200"}'):
                 counted += int(float(line.split()[-1]))
         assert "qsafecity_kme_pool_blocks{link=" in metrics, site
+    operations.close()
     assert counted == qkd_handshakes
     snapshot = city.snapshot()
     for link in snapshot["links"]:

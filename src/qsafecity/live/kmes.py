@@ -15,7 +15,7 @@ How a key gets from a link to an SAE::
   from the simulated device pair (``kms.rate.SimulatedQKDDevice``, a per-run secret), up to the
   pool's capacity. The KMEs never refill on their own clock.
 * **Relay and rerouting.** The KMEs agree on blocks and relay keys hop by hop over their real
-  KME-to-KME channel (``api.peer.HttpPeerChannel``: HTTP on 127.0.0.1). A link whose devices
+  KME-to-KME channel (``api.peer.HttpPeerChannel``: HTTPS on 127.0.0.1). A link whose devices
   abort (QBER above the threshold) or whose fibre is cut is announced to every KME
   (:meth:`KME.set_link_in_service`), which routes around it; a KME that finds a pool empty on the
   way reroutes by itself.
@@ -29,20 +29,23 @@ How a key gets from a link to an SAE::
   ahead whose route crosses a link taken out of service since is not used (a conservative choice:
   it stays unfetched at the slave's KME) and a new one is fetched on a route around the link.
 
-The KMEs run in insecure development mode (callers named by ``X-SAE-ID``/``X-KME-ID``), which
-the KME accepts on a loopback address only: every caller is this process.
+Every KME, its peers and its SAEs talk over mutual TLS, as with ``qsafecity kme serve``: the run
+makes its own city CA (``kms.pki``) and issues each KME and each SAE a certificate naming it; the
+KME reads the caller's identity from the certificate, never from the request.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import itertools
 import queue
 import re
 import secrets
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -52,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
+import httpx
 import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -60,9 +64,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from qsafecity.api.app import create_app
 from qsafecity.api.client import ETSI014Client
 from qsafecity.api.peer import HttpPeerChannel
+from qsafecity.api.server import TLSClientCertH11
 from qsafecity.city.model import CityManifest
 from qsafecity.crypto.secretbox import SecretBox
 from qsafecity.errors import KeyManagementError, KeyRequestError, QSafeCityError
+from qsafecity.kms import pki
 from qsafecity.kms.directory import Directory, QKDLink
 from qsafecity.kms.directory import link_id as kms_link_id
 from qsafecity.kms.kme import KME
@@ -205,11 +211,39 @@ class _Audit:
                 self.routes.popitem(last=False)
 
 
-class _Server:
-    """One KME's FastAPI app served by uvicorn on a socket bound in advance."""
+class _PKI:
+    """The run's own city CA and the certificates of its KMEs and SAEs (``kms.pki``), as files in
+    a private temporary directory (the TLS stack reads files), removed when the city stops."""
 
-    def __init__(self, kme: KME, sock: socket.socket) -> None:
-        app = create_app(kme, insecure_dev=True, refill_interval_s=None)
+    def __init__(self, city_name: str) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="qsafecity-kme-pki-"))  # mode 0700
+        self._ca = pki.create_ca(city_name, dt.datetime.now(dt.UTC))
+        self.ca = self.folder / "ca.pem"
+        self.ca.write_bytes(self._ca.certificate_pem)
+        self._lock = threading.Lock()
+
+    def issue(self, role: pki.Role, identity: str) -> tuple[Path, Path]:
+        """The certificate and key files of ``identity``, issued on first use."""
+        certificate = self.folder / f"{role}-{identity}.pem"
+        key = self.folder / f"{role}-{identity}-key.pem"
+        with self._lock:
+            if not certificate.is_file():
+                issued = pki.issue(self._ca, role, identity, dt.datetime.now(dt.UTC))
+                key.touch(mode=0o600)
+                key.write_bytes(issued.key_pem)
+                certificate.write_bytes(issued.certificate_pem)
+        return certificate, key
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _Server:
+    """One KME's FastAPI app served by uvicorn over mutual TLS on a socket bound in advance."""
+
+    def __init__(self, kme: KME, sock: socket.socket, authority: _PKI) -> None:
+        app = create_app(kme, insecure_dev=False, refill_interval_s=None)
+        certificate, key = authority.issue("kme", kme.site_id)
         # log_config=None: reconfiguring uvicorn's loggers once per KME, from the thread that
         # builds the city, briefly resets their level while the other KMEs' servers log.
         config = uvicorn.Config(
@@ -219,6 +253,13 @@ class _Server:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
+            # As `qsafecity kme serve`: a client certificate from the city CA is required, and
+            # the KME reads the caller's SAE or KME id from it.
+            http=TLSClientCertH11,
+            ssl_certfile=str(certificate),
+            ssl_keyfile=str(key),
+            ssl_ca_certs=str(authority.ca),
+            ssl_cert_reqs=ssl.CERT_REQUIRED,
         )
         self.server = uvicorn.Server(config)
         self.sock = sock
@@ -263,6 +304,7 @@ class CityKMEs:
         )
         self.audit = _Audit()
         self.databases = _Databases(database, run_id)
+        self.pki = _PKI(city.city.name)
         self.kmes: dict[str, KME] = {}
         self.urls: dict[str, str] = {}
         self._channels: list[HttpPeerChannel] = []
@@ -297,7 +339,7 @@ class CityKMEs:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((_HOST, 0))
             sockets[site] = sock
-            self.urls[site] = f"http://{_HOST}:{sock.getsockname()[1]}"
+            self.urls[site] = f"https://{_HOST}:{sock.getsockname()[1]}"
         # One simulated device pair per link, keyed by a secret of this run (kms.rate).
         devices = SimulatedQKDDevice(secrets.token_bytes(32))
         limits = KMELimits(max_key_count=self.capacity_blocks)
@@ -306,7 +348,8 @@ class CityKMEs:
             self._stores.append(store)
             # Every other KME: hops go to neighbours, delivery notices to the key's first KME.
             peers = {other: url for other, url in self.urls.items() if other != site}
-            channel = HttpPeerChannel(site, peers, insecure_dev=True)
+            certificate, key = self.pki.issue("kme", site)
+            channel = HttpPeerChannel(site, peers, certificate=certificate, key=key, ca=self.pki.ca)
             self._channels.append(channel)
             wrapper, _ = SecretBox.generate()
             self.kmes[site] = KME(
@@ -323,7 +366,7 @@ class CityKMEs:
                 audit=self.audit.sink,
             )
         for site in self.sites:
-            server = _Server(self.kmes[site], sockets.pop(site))
+            server = _Server(self.kmes[site], sockets.pop(site), self.pki)
             self._servers.append(server)
             server.thread.start()
         deadline = time.monotonic() + 20.0
@@ -354,6 +397,7 @@ class CityKMEs:
             store.close()
         self._stores.clear()
         self.databases.drop()
+        self.pki.remove()
 
     # --- the link engine's side ----------------------------------------------------------------
 
@@ -401,7 +445,10 @@ class CityKMEs:
         with self._lock:
             client = self._clients.get(sae_id)
             if client is None:
-                client = ETSI014Client(url, sae_id=sae_id, timeout_s=10.0)
+                certificate, key = self.pki.issue("sae", sae_id)
+                client = ETSI014Client(
+                    url, certificate=certificate, key=key, ca=self.pki.ca, timeout_s=10.0
+                )
                 self._clients[sae_id] = client
             return client
 
@@ -489,6 +536,14 @@ class CityKMEs:
             levels[link_id] = by_site[leader].get(kms_id, 0)
         self._last_levels = levels
         return dict(levels)
+
+    def operations_client(self) -> httpx.Client:
+        """An HTTPS client for the KMEs' operations endpoints (``/metrics``, ``/readyz``), with a
+        certificate of the run's CA (it names no SAE, so the 014 API refuses it)."""
+        certificate, key = self.pki.issue("sae", "operations")
+        context = ssl.create_default_context(cafile=str(self.pki.ca))
+        context.load_cert_chain(str(certificate), str(key))
+        return httpx.Client(verify=context, timeout=10.0)
 
     def kme_stats(self) -> dict[str, dict[str, int]]:
         """Per KME: keys issued (enc_keys), delivered (dec_keys), forwarded as a trusted node."""
