@@ -193,6 +193,11 @@ class _Audit:
         self.relayed_keys = 0
         self._lock = threading.Lock()
 
+    def route_of(self, key_id: str) -> tuple[str, ...]:
+        """The route the key took, from its ``enc_keys`` event (empty when not known)."""
+        with self._lock:
+            return self.routes.get(key_id, ())
+
     def sink(self, event: str, fields: Mapping[str, object]) -> None:
         with self._lock:
             self.counts[(str(fields.get("kme", "")), event)] += 1
@@ -495,8 +500,7 @@ class CityKMEs:
             raise KeyManagementError(str(error)) from None
         if len(container.keys) != number:
             raise KeyManagementError("the KME answered another number of keys than asked for")
-        with self.audit._lock:
-            routes = [self.audit.routes.get(key.key_ID, ()) for key in container.keys]
+        routes = [self.audit.route_of(key.key_ID) for key in container.keys]
         return [
             DeliveredKey(key.key_ID, _decode(key.key), route)
             for key, route in zip(container.keys, routes, strict=True)
