@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qsafecity.live.alerts import Cause
 from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ManualClock
@@ -50,6 +52,56 @@ def test_the_wire_carries_no_plaintext_and_critical_readings_name_their_qkd_key(
     assert all(protection != "none" for _, protection, _ in seen)
 
 
+def test_critical_keys_come_from_the_kmes_over_etsi_014(fake_city) -> None:
+    import ssl
+
+    import httpx
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from qsafecity.live.storage import ReadingRow
+
+    city, clock = fake_city
+    run(city, clock, 5)
+    kmes = city.keys
+    # One KME of qsafecity.kms per site on a QKD link, each with its own SQLite store.
+    assert set(kmes.kmes) == {s for link in city.links for s in (link.a, link.b)}
+    assert len({kme.store.url for kme in kmes.kmes.values()}) == len(kmes.kmes)  # type: ignore[attr-defined]
+    qkd_handshakes = sum(
+        c.qkd_handshakes for gw in city.gateways.values() for c in gw.counters.values()
+    )
+    assert qkd_handshakes > 0
+    stats = kmes.kme_stats()
+    # Every QKD handshake a gateway accepted fetched its key by id from its KME (dec_keys), and
+    # each was issued to the device by the KME of its site (enc_keys; one more per device is
+    # fetched ahead).
+    assert sum(s["keys_delivered"] for s in stats.values()) == qkd_handshakes
+    assert sum(s["keys_issued"] for s in stats.values()) >= qkd_handshakes
+    with Session(city.store.engine) as session:
+        key_ids = {k for (k,) in session.execute(select(ReadingRow.qkd_key_id)) if k is not None}
+    assert key_ids
+    assert key_ids <= set(kmes.audit.routes)
+    # The deliveries went over the ETSI 014 API: the KMEs' own metrics count them.
+    counted = 0
+    operations = kmes.operations_client()
+    for site, url in kmes.urls.items():
+        assert url.startswith("https://127.0.0.1:")  # mutual TLS with the run's city CA
+        trusting = ssl.create_default_context(cafile=str(kmes.pki.ca))
+        with pytest.raises(httpx.HTTPError):  # no client certificate: no TLS session
+            httpx.get(url + "/metrics", verify=trusting, timeout=10)
+        metrics = operations.get(url + "/metrics").text
+        for line in metrics.splitlines():
+            if line.startswith('qsafecity_kme_requests_total{endpoint="dec_keys",status="200"}'):
+                counted += int(float(line.split()[-1]))
+        assert "qsafecity_kme_pool_blocks{link=" in metrics, site
+    operations.close()
+    assert counted == qkd_handshakes
+    snapshot = city.snapshot()
+    for link in snapshot["links"]:
+        if link["qkd"]:
+            assert 0 < link["pool_keys"] <= kmes.capacity_blocks, link["id"]
+
+
 def test_eavesdropper_is_caught_and_keys_are_relayed_around_the_link(fake_city) -> None:
     city, clock = fake_city
     run(city, clock, 5)
@@ -68,6 +120,8 @@ def test_eavesdropper_is_caught_and_keys_are_relayed_around_the_link(fake_city) 
         f"{a}-{b}" for a, b in zip(soc.qkd_route, soc.qkd_route[1:], strict=False)
     }
     assert city.keys.relayed_keys > 0
+    # The trusted nodes on the new route forwarded the key: the KMEs' own counters say so.
+    assert sum(kme.stats["relayed_hops"] for kme in city.keys.kmes.values()) > 0
     city.drill_clear("dc-main-dc-reserve")
     run(city, clock, 2)
     assert link.state is LinkState.RUNNING

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from qsafecity.errors import InputError, KeyManagementError
 from qsafecity.live import telemetry
 from qsafecity.live.bus import InMemoryBus, parse_mqtt_url, topic_matches
-from qsafecity.live.keys import KEY_BITS, KeyNetwork
+from qsafecity.live.kmes import KEY_BITS
 from qsafecity.live.links import (
     ABORT_QBER,
     LinkState,
@@ -51,6 +51,17 @@ def test_more_eavesdropping_never_raises_the_rate_nor_lowers_the_qber(f1: float,
     assert loud.secret_rate_bps <= quiet.secret_rate_bps + 1e-6
 
 
+def test_a_block_yields_its_finite_size_key_below_the_asymptotic_rate() -> None:
+    from qsafecity.live.links import block_key_bits
+
+    rates = rates_under_attack(physics.METRO, 14.0, 0.0)
+    per_second = [block_key_bits(rates, 14.0, seconds) / seconds for seconds in (0.25, 1.0, 5.0)]
+    # Longer blocks estimate the decoy yields more tightly: more key per second, never more
+    # than the asymptotic rate.
+    assert 0 < per_second[0] < per_second[1] < per_second[2] < rates.secret_rate_bps
+    assert block_key_bits(rates_under_attack(physics.METRO, 14.0, 1.0), 14.0, 1.0) == 0
+
+
 def test_a_link_aborts_on_the_first_block_of_a_full_attack() -> None:
     rng = np.random.default_rng(1)
     link = QKDLinkRuntime("a", "b", 10.0, preset_for(10.0))
@@ -64,30 +75,114 @@ def test_a_link_aborts_on_the_first_block_of_a_full_attack() -> None:
     assert link.state is LinkState.CUT
 
 
-def test_keys_are_delivered_once_to_the_named_slave_and_relays_consume_every_hop() -> None:
+CHAIN_CITY = """
+format: 1
+city: {name: Chain}
+sites:
+  - {id: a, name: A, location: {lat: 50.0, lon: 30.0}}
+  - {id: b, name: B, location: {lat: 50.1, lon: 30.1}}
+  - {id: c, name: C, location: {lat: 50.2, lon: 30.2}}
+links:
+  - {a: a, b: b, length_km: 5, fibre: dark}
+  - {a: b, b: c, length_km: 5, fibre: dark}
+operators:
+  - {id: it, name: IT, type: municipal}
+services:
+  - id: svc
+    name: Dispatch from A to C
+    operator: it
+    function: emergency-dispatch
+    data: {categories: [location], shelf_life_years: 1}
+    endpoints: [a, c]
+    crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
+"""
+
+
+def test_keys_come_from_real_kmes_over_etsi_014_once_and_relays_consume_every_hop(
+    tmp_path,
+) -> None:
+    from qsafecity.live.clock import ManualClock
+    from qsafecity.live.kmes import CityKMEs
+
+    manifest = tmp_path / "chain.yaml"
+    manifest.write_text(CHAIN_CITY, encoding="utf-8")
     links = [
         QKDLinkRuntime("a", "b", 5.0, preset_for(5.0)),
         QKDLinkRuntime("b", "c", 5.0, preset_for(5.0)),
     ]
-    network = KeyNetwork(links, capacity_keys=10)
-    with pytest.raises(KeyManagementError):
-        network.enc_key("a", "c", "svc@c")  # empty pools
-    for link in links:
-        network.add_bits(link.id, 10**9)  # capped at the capacity
-    assert network.pool_bits["a-b"] == 10 * KEY_BITS
-    key = network.enc_key("a", "c", "svc@c")
-    assert key.route == ("a", "b", "c")
-    assert network.pool_bits == {"a-b": 9 * KEY_BITS, "b-c": 9 * KEY_BITS}
-    assert network.relayed_keys == 1
-    with pytest.raises(KeyManagementError):
-        network.dec_key("c", "other@c", key.key_id)
-    assert network.dec_key("c", "svc@c", key.key_id) == key.material
-    with pytest.raises(KeyManagementError):
-        network.dec_key("c", "svc@c", key.key_id)
-    assert key.material.hex() not in repr(key)
-    links[1].cut = True
-    links[1].state = LinkState.CUT
-    assert not network.has_route("a", "c")
+    kmes = CityKMEs(
+        load_city(manifest),
+        links,
+        clock=ManualClock(),
+        run_id="unit",
+        database=str(tmp_path / "kmes"),
+        capacity_blocks=10,
+        fetch_ahead=False,
+    )
+    try:
+        assert sorted(kmes.kmes) == ["a", "b", "c"]
+        assert sorted(p.name for p in (tmp_path / "kmes").glob("*.sqlite")) == [
+            f"kme-{site}-unit.sqlite" for site in "abc"
+        ]
+        with pytest.raises(KeyManagementError):
+            kmes.enc_key("a", "svc@a", "svc@c")  # empty pools: the KME answers 503
+        for link in links:
+            kmes.feed(link.id, 10**9)  # capped at the capacity, at both ends
+        assert kmes.pool_levels() == {"a-b": 10, "b-c": 10}
+        assert kmes.kmes["b"].pool_levels() == {"a~b": 10, "b~c": 10}
+        key = kmes.enc_key("a", "svc@a", "svc@c")
+        assert key.route == ("a", "b", "c")
+        assert len(key.material) == KEY_BITS // 8
+        assert kmes.pool_levels() == {"a-b": 9, "b-c": 9}
+        assert kmes.relayed_keys == 1
+        assert kmes.kmes["b"].stats["relayed_hops"] == 1
+        with pytest.raises(KeyManagementError):
+            kmes.dec_key("c", "svc@a", "svc@c", key.key_id)  # not an SAE of KME c
+        assert kmes.dec_key("c", "svc@c", "svc@a", key.key_id) == key.material
+        with pytest.raises(KeyManagementError):
+            kmes.dec_key("c", "svc@c", "svc@a", key.key_id)  # delivered once
+        assert kmes.kme_stats()["c"]["keys_delivered"] == 1
+        assert kmes.audit.counts[("c", "dec_keys")] == 1
+        assert key.material.hex() not in repr(key)
+        kmes.set_in_service("b-c", False)
+        assert not kmes.has_route("a", "c")
+        with pytest.raises(KeyManagementError):
+            kmes.enc_key("a", "svc@a", "svc@c")
+        kmes.set_in_service("b-c", True)
+        assert kmes.has_route("a", "c")
+    finally:
+        kmes.close()
+
+
+def test_a_key_fetched_ahead_is_not_used_when_its_route_lost_a_link(tmp_path) -> None:
+    import time
+
+    from qsafecity.live.clock import ManualClock
+    from qsafecity.live.kmes import CityKMEs
+
+    manifest = tmp_path / "chain.yaml"
+    manifest.write_text(CHAIN_CITY, encoding="utf-8")
+    links = [
+        QKDLinkRuntime("a", "b", 5.0, preset_for(5.0)),
+        QKDLinkRuntime("b", "c", 5.0, preset_for(5.0)),
+    ]
+    kmes = CityKMEs(load_city(manifest), links, clock=ManualClock(), run_id="ahead")
+    try:
+        for link in links:
+            kmes.feed(link.id, 100 * KEY_BITS)
+        first = kmes.enc_key("a", "svc@a", "svc@c")
+        deadline = time.monotonic() + 30
+        while kmes.kme_stats()["a"]["keys_issued"] < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert kmes.kme_stats()["a"]["keys_issued"] == 5  # the next keys, fetched ahead
+        second = kmes.enc_key("a", "svc@a", "svc@c")  # taken from the ones fetched ahead
+        assert second.key_id != first.key_id
+        assert kmes.dec_key("c", "svc@c", "svc@a", second.key_id) == second.material
+        kmes.set_in_service("a-b", False)
+        with pytest.raises(KeyManagementError):
+            kmes.enc_key("a", "svc@a", "svc@c")  # the key ahead crossed a-b: not used
+    finally:
+        kmes.close()
 
 
 def test_every_service_publishes_fiware_sized_readings() -> None:

@@ -45,6 +45,10 @@ def exercise(runner: LiveRunner) -> None:
         lambda: all(s["accepted"] > 0 for s in state(runner)["services"]),
         "every service to store a reading",
     )
+    # Critical keys came from the KMEs over ETSI 014: their dec_keys counters say so.
+    kmes = state(runner)["kmes"]
+    assert sum(k["keys_delivered"] for k in kmes.values()) > 0
+    assert all(link["pool_keys"] > 0 for link in state(runner)["links"] if link["qkd"])
     assert httpx.get(runner.url + "api/health", timeout=5).json()["status"] == "ok"
     before = state(runner)["simulated_s"]
     response = httpx.post(
@@ -153,8 +157,33 @@ def test_up_with_mosquitto_and_postgresql(mqtt_url: str, postgres_database: str)
         exercise(runner)
         assert runner.store is not None
         assert runner.store.backend == "postgresql"
+        assert runner.city is not None
+        # Each KME keeps its pools in a schema of its own, none shared.
+        schemas = kme_schemas(postgres_database)
+        assert len(schemas) == len(runner.city.keys.kmes)
+        engine = create_engine(postgres_database.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as connection:
+            for schema in schemas:
+                blocks = connection.execute(text(f'SELECT count(*) FROM "{schema}".kms_blocks'))
+                assert blocks.scalar_one() > 0, schema
+        engine.dispose()
     finally:
         stop_and_check(runner)
+    assert kme_schemas(postgres_database) == []  # dropped when the city stopped
+
+
+def kme_schemas(url: str) -> list[str]:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT schema_name FROM information_schema.schemata "
+                "WHERE schema_name LIKE 'qsafecity_kme_%' ORDER BY 1"
+            )
+        )
+        names = [str(row[0]) for row in rows]
+    engine.dispose()
+    return names
 
 
 @pytest.mark.parametrize(

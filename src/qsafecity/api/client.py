@@ -55,6 +55,8 @@ class ETSI014Client:
             verify = context
         elif sae_id is None:
             raise InputError("plain HTTP is only for a KME in --insecure-dev mode: give the SAE id")
+        else:
+            verify = False  # plain HTTP: no TLS context to build (loading the CA bundle is slow)
         headers = {SAE_HEADER: sae_id} if sae_id and base_url.startswith("http://") else {}
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/api/v1/keys/",

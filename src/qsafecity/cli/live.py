@@ -82,6 +82,11 @@ def up(
     )
     typer.echo(f"dashboard: {runner.url}")
     typer.echo(f"MQTT: {runner.mqtt_url}   database: {runner.store.url if runner.store else ''}")
+    kmes = runner.city.keys
+    typer.echo(
+        f"KMEs (ETSI 014 on loopback): {len(kmes.kmes)} ({kmes.databases.describe()}): "
+        + ", ".join(f"{site} {url}" for site, url in kmes.urls.items())
+    )
     if runner.city.links:
         example = runner.city.links[0].id
         typer.echo(f"drills: qsafecity drill eavesdrop --link {example} --url {runner.url}")

@@ -14,6 +14,7 @@ operator's system obtain key material meant for another's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -66,19 +67,26 @@ class Directory:
     sites: frozenset[str]
 
     @classmethod
-    def from_city(cls, city: CityManifest) -> Directory:
+    def from_city(cls, city: CityManifest, *, links: Iterable[QKDLink] | None = None) -> Directory:
+        """The SAEs of ``city`` and its KME network: the manifest's ``qkd: true`` links, or
+        ``links`` when given (e.g. the planned network the live city runs)."""
         saes: dict[str, SAE] = {}
         for service in city.services:
             ends = list(dict.fromkeys(service.endpoints))
             for site in ends:
                 sae_id = service.id if len(ends) == 1 else f"{service.id}@{site}"
                 saes[sae_id] = SAE(sae_id, service.id, site)
-        links = tuple(
-            QKDLink(link.a, link.b, link.length_km)
-            for link in city.links
-            if link.qkd and link.a != link.b
-        )
-        return cls(saes, links, frozenset(city.sites_by_id))
+        if links is None:
+            links = (
+                QKDLink(link.a, link.b, link.length_km)
+                for link in city.links
+                if link.qkd and link.a != link.b
+            )
+        chosen = tuple(links)
+        unknown = {s for link in chosen for s in (link.site_a, link.site_b)} - set(city.sites_by_id)
+        if unknown:
+            raise ValueError(f"links name sites the city does not have: {sorted(unknown)}")
+        return cls(saes, chosen, frozenset(city.sites_by_id))
 
     @cached_property
     def links_by_id(self) -> dict[str, QKDLink]:

@@ -164,6 +164,8 @@ class KME:
     stats: Counter[str] = field(default_factory=Counter)
     _levels: dict[str, int] = field(default_factory=dict)
     _down_until: dict[str, float] = field(default_factory=dict)
+    #: Links taken out of routes until put back (``set_link_in_service``): their devices abort.
+    _out_of_service: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -233,6 +235,41 @@ class KME:
             for offset, block in enumerate(material)
         ]
         tx.add_blocks(link_id, start, sealed, filled_s)
+
+    def feed(self, link_id: str, count: int) -> int:
+        """An external link engine says the devices of ``link_id`` distilled ``count`` more blocks:
+        add them to this end's pool from the key source, up to ``max_key_count`` (beyond it the
+        devices idle); return the blocks added. A KME fed this way is not also refilled by
+        :meth:`refill` (its rate model gives nothing)."""
+        link = self.directory.links_by_id.get(link_id)
+        if link is None or self.site_id not in (link.site_a, link.site_b):
+            raise KeyRequestError(f"KME {self.site_id} has no link {link_id!r}")
+        if count < 0:
+            raise ValueError("a device cannot distil a negative number of blocks")
+        now = self.clock()
+        with self.store.transaction() as tx:
+            state = tx.lock_link(link_id, now)
+            available = tx.available_count(link_id)
+            added = max(0, min(count, self.limits.max_key_count - available, MAX_REFILL_BLOCKS))
+            self._append_from_device(tx, link_id, state.next_index, added, now)
+        self._levels[link_id] = available + added
+        return added
+
+    def set_link_in_service(self, link_id: str, in_service: bool) -> None:
+        """Take a link out of routes (its devices aborted key generation, its fibre is cut) or
+        put it back. Every KME of the network is told: the link-state announcement of the
+        network's routing, which the KMEs at its ends learn from their devices."""
+        if link_id not in self.directory.links_by_id:
+            raise KeyRequestError(f"the KME network has no link {link_id!r}")
+        with self._lock:
+            if in_service:
+                self._out_of_service.discard(link_id)
+            else:
+                self._out_of_service.add(link_id)
+
+    def route_to(self, target_site: str, needed_blocks: int = 1) -> list[str] | None:
+        """The route this KME would send a key to ``target_site`` along now, or ``None``."""
+        return self._route(target_site, needed_blocks)
 
     def pool_levels(self) -> dict[str, int]:
         """Blocks in each of this KME's link pools, read from the store."""
@@ -349,6 +386,7 @@ class KME:
     def _route(self, target_site: str, needed_blocks: int) -> list[str] | None:
         now = self.clock()
         excluded = frozenset(k for k, until in self._down_until.items() if until > now)
+        excluded |= self._out_of_service
         return best_route(
             self.directory.links,
             self._levels,

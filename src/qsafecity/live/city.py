@@ -1,7 +1,8 @@
 """The live city: QKD links, KMEs, devices and gateways of a manifest, run together, and drills.
 
 :class:`LiveCity` builds, from a city manifest, a QKD link runtime per QKD link (see
-:func:`qkd_links_of`), the KMEs and their pools (:class:`~qsafecity.live.keys.KeyNetwork`), a
+:func:`qkd_links_of`), a KME of ``qsafecity.kms`` per site on a QKD link, served with its
+ETSI 014 API on loopback and fed by the links (:class:`~qsafecity.live.kmes.CityKMEs`), a
 gateway per receiving site and a device per (service, source site), and advances them with
 :meth:`LiveCity.step` to the time of its clock. ``qsafecity up`` runs :meth:`step` in a thread;
 tests call it directly on a :class:`~qsafecity.live.clock.ManualClock`.
@@ -32,7 +33,7 @@ from qsafecity.live.alerts import AlertLog, Cause, Severity
 from qsafecity.live.bus import BusClient, MessageBus
 from qsafecity.live.clock import Clock
 from qsafecity.live.gateway import Gateway, Route, handshake_topic
-from qsafecity.live.keys import KeyNetwork
+from qsafecity.live.kmes import KEY_BITS, CityKMEs
 from qsafecity.live.links import LinkState, QKDLinkRuntime, link_id, preset_for
 from qsafecity.live.options import FLOOD_MESSAGES, QKDScope
 from qsafecity.live.protection import Protector
@@ -119,7 +120,11 @@ class LiveCity:
         seed: int = 2026,
         scope: QKDScope = QKDScope.PLAN,
         now_year: int | None = None,
+        kme_database: str | None = None,
     ) -> None:
+        """``kme_database``: where the KMEs keep their stores: a directory for their SQLite files
+        (default: a temporary one, removed on :meth:`stop`) or a ``postgresql://`` URL (one
+        schema per KME, dropped on :meth:`stop`)."""
         self.city = city
         self.bus = bus
         self.store = store
@@ -145,7 +150,9 @@ class LiveCity:
         self.fibres = list(city.links) + [
             link for link in qkd_links if frozenset((link.a, link.b)) not in known
         ]
-        self.keys = KeyNetwork(self.links)
+        self.keys = CityKMEs(
+            city, self.links, clock=clock, run_id=self.run_id, database=kme_database
+        )
         self.routes = routes_of(city)
         self.gateways: dict[str, Gateway] = {}
         for site in sorted({r.gateway_site for r in self.routes.values()}):
@@ -166,14 +173,21 @@ class LiveCity:
         )
         # The QKD devices ran before the city's clock started: pools hold some key at time 0.
         for link in self.links:
-            self.keys.add_bits(link.id, link.step(WARM_UP_S, self.rng))
+            self.keys.feed(link.id, link.step(WARM_UP_S, self.rng))
         self._link_states = {link.id: link.state for link in self.links}
+        for link in self.links:
+            if link.state is not LinkState.RUNNING:
+                self.keys.set_in_service(link.id, False)
         self._coverage: dict[str, bool] = {}
         self._lock = threading.RLock()
+        self._step_lock = threading.Lock()
         self._last_step_s = clock.now_s()
         self._drill_client: BusClient | None = None
         self._rates: dict[str, float] = {}
         self._rate_marks: tuple[float, dict[str, int]] = (self._last_step_s, {})
+        #: Key the links put into the KMEs' pools (blocks at each link's leader), per rate window.
+        self._fed_rates: dict[str, float] = {}
+        self._fed_marks: tuple[float, dict[str, int]] = (self._last_step_s, {})
         self.steps = 0
         self.drills: list[DrillResult] = []
 
@@ -183,6 +197,13 @@ class LiveCity:
         for gateway in self.gateways.values():
             gateway.start(self.bus)
         self.fleet.attach(self.bus.connect(f"qsafecity-devices-{self.run_id}"))
+        # The critical devices' first keys are fetched while the city starts.
+        for device in self.fleet.devices.values():
+            route = device.route
+            if route.tier is Tier.CRITICAL and device.site != route.gateway_site:
+                slave = f"{route.service.id}@{route.gateway_site}"
+                if device.site in self.keys.kmes:
+                    self.keys.prefetch(device.site, device.sender, slave)
         self._drill_client = self.bus.connect(f"qsafecity-drills-{self.run_id}")
         self._check_coverage(self.clock.now_s(), initial=True)
 
@@ -193,6 +214,7 @@ class LiveCity:
             self._drill_client = None
         for gateway in self.gateways.values():
             gateway.stop()
+        self.keys.close()
 
     def restart_gateway(self, site: str) -> None:
         """Stop the gateway of ``site`` and start a new one (it forgets its streams)."""
@@ -210,24 +232,33 @@ class LiveCity:
     # --- time ------------------------------------------------------------------------------------
 
     def step(self) -> float:
-        """Advance links, pools and devices to the clock's time; return the simulated seconds."""
-        with self._lock:
-            now = self.clock.now_s()
-            elapsed = max(0.0, now - self._last_step_s)
-            self._last_step_s = now
-            remaining = elapsed
-            while remaining > 0:
-                chunk = min(remaining, MAX_STEP_S)
-                remaining -= chunk
-                for link in self.links:
-                    bits = link.step(chunk, self.rng)
-                    if bits:
-                        self.keys.add_bits(link.id, bits)
-            self._check_links(now)
-            self._check_coverage(now)
+        """Advance links, pools and devices to the clock's time; return the simulated seconds.
+
+        The KMEs' databases and their ETSI 014 calls are reached outside the city's lock, so that
+        the dashboard's snapshot and the drills never wait for them; steps do not overlap.
+        """
+        with self._step_lock:
+            with self._lock:
+                now = self.clock.now_s()
+                elapsed = max(0.0, now - self._last_step_s)
+                self._last_step_s = now
+                produced: Counter[str] = Counter()
+                remaining = elapsed
+                while remaining > 0:
+                    chunk = min(remaining, MAX_STEP_S)
+                    remaining -= chunk
+                    for link in self.links:
+                        produced[link.id] += link.step(chunk, self.rng)
+                self._check_links(now)
+            for link_id, bits in produced.items():
+                if bits:
+                    self.keys.feed(link_id, bits)
+            with self._lock:
+                self._check_coverage(now)
             self.fleet.step(now)
-            self.steps += 1
-            self._update_rates(now)
+            with self._lock:
+                self.steps += 1
+                self._update_rates(now)
             return elapsed
 
     def _check_links(self, now: float) -> None:
@@ -236,6 +267,8 @@ class LiveCity:
             if link.state is before:
                 continue
             self._link_states[link.id] = link.state
+            # The link-state announcement: every KME routes around a link that yields no key.
+            self.keys.set_in_service(link.id, link.state is LinkState.RUNNING)
             if link.state is LinkState.ABORTED:
                 self.alerts.raise_alert(
                     Severity.CRITICAL,
@@ -308,6 +341,14 @@ class LiveCity:
                     sid: (current[sid] - counts.get(sid, 0)) / (now - since) for sid in current
                 }
             self._rate_marks = (now, current)
+        since, fed = self._fed_marks
+        if now - since >= RATE_WINDOW_S or not fed:
+            added = dict(self.keys.added_blocks)
+            if fed and now > since:
+                self._fed_rates = {
+                    lid: (added[lid] - fed.get(lid, 0)) * KEY_BITS / (now - since) for lid in added
+                }
+            self._fed_marks = (now, added)
 
     # --- drills ----------------------------------------------------------------------------------
 
@@ -448,8 +489,9 @@ class LiveCity:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the dashboard shows, as JSON-ready data."""
+        levels = self.keys.pool_levels()  # the KMEs' stores, read outside the city's lock
         with self._lock:
-            return self._snapshot()
+            return self._snapshot(levels)
 
     def _plan_summary(self) -> dict[str, Any] | None:
         if self.plan is None:
@@ -467,9 +509,10 @@ class LiveCity:
             "infeasible": [i.service_id for i in plan.infeasibilities],
         }
 
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self, levels: dict[str, int]) -> dict[str, Any]:
         by_pair = {frozenset((link.a, link.b)): link for link in self.links}
-        kme_sites = self.keys.sites
+        kme_sites = set(self.keys.sites)
+        capacity = self.keys.capacity_blocks
         links = []
         for link in self.fibres:
             runtime = by_pair.get(frozenset((link.a, link.b)))
@@ -487,9 +530,12 @@ class LiveCity:
                     state=runtime.state.value,
                     qber=runtime.qber_estimate,
                     key_rate_bps=runtime.secret_rate_bps,
-                    pool_fill=self.keys.fill_level(lid),
-                    pool_keys=self.keys.pool_bits[lid] // 256,
-                    consumed_keys=self.keys.consumed_bits[lid] // 256,
+                    # Read from the KMEs' stores: the pool at the link's leader, one key a block.
+                    pool_fill=levels[lid] / capacity,
+                    pool_keys=levels[lid],
+                    consumed_keys=max(0, self.keys.added_blocks[lid] - levels[lid]),
+                    # What went into the KMEs' pools (less than the key rate once a pool is full).
+                    kme_fed_bps=round(self._fed_rates.get(lid, 0.0)),
                     eavesdrop_fraction=runtime.eavesdrop_fraction,
                     cut=runtime.cut,
                 )
@@ -553,6 +599,7 @@ class LiveCity:
             "services": services,
             "totals": dict(totals),
             "relayed_keys": self.keys.relayed_keys,
+            "kmes": self.keys.kme_stats(),
             "alerts": [a.to_json() for a in reversed(self.alerts.recent(60))],
             "plan": self._plan_summary(),
             "assessment": {

@@ -41,7 +41,7 @@ from qsafecity.errors import CryptoError, KeyManagementError, PolicyViolation
 from qsafecity.live.alerts import AlertLog, Cause, Severity
 from qsafecity.live.bus import BusClient, MessageBus
 from qsafecity.live.clock import Clock
-from qsafecity.live.keys import KeyDelivery
+from qsafecity.live.kmes import KeyDelivery
 from qsafecity.live.protection import Protector, StreamReceiver
 from qsafecity.live.storage import Store, StoredReading
 
@@ -258,7 +258,8 @@ class Gateway:
         slave_sae = f"{service_id}@{self.site}"
 
         def qkd_material(key_id: str) -> bytes:
-            return self.keys.dec_key(self.site, slave_sae, key_id)
+            # ETSI 014 dec_keys at this site's KME, as slave SAE, by the handshake's key id.
+            return self.keys.dec_key(self.site, slave_sae, sender, key_id)
 
         try:
             receiver = self.protector.accept(

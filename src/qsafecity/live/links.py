@@ -16,6 +16,12 @@ the right basis otherwise, where only the misalignment ``e_d`` applies, so::
 The link's QBER and secret key rate follow from the physics model with ``e_d'`` in place of
 ``e_d``: a full attack (F = 1) gives about 25 % QBER and no key, a partial one lowers the rate
 before it triggers the abort.
+
+The key a block yields is its finite-size key length (``qsafecity.qkd.finite``: the bounds of Lim,
+Curty, Walenta, Xu, Zbinden, PRA 89, 022307 (2014), for a block of the pulses sent during the
+step, with the attacked parameters), not the asymptotic rate times its duration: a short block
+pays the statistical fluctuations of its decoy estimates. The abort decision stays on the sampled
+QBER and the asymptotic rate: a block too short to give key is not an eavesdropper.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Final
 
 import numpy as np
 
-from qsafecity.qkd import physics
+from qsafecity.qkd import finite, physics
 from qsafecity.qkd.physics import LinkParameters
 
 #: Abort threshold on the estimated QBER: no BB84 key survives above about 11 % (REFERENCE.md §5).
@@ -63,6 +69,8 @@ class LinkRates:
     qber: float
     sifted_rate_bps: float
     secret_rate_bps: float
+    #: The parameters of the attacked channel (the misalignment raised by the eavesdropper).
+    params: LinkParameters
 
 
 def rates_under_attack(
@@ -86,7 +94,18 @@ def rates_under_attack(
         * attacked.sifting_factor
     )
     secret = float(physics.secret_key_rate_bps(attacked, length_km, mu=mu))
-    return LinkRates(qber=qber, sifted_rate_bps=sifted, secret_rate_bps=max(secret, 0.0))
+    return LinkRates(
+        qber=qber, sifted_rate_bps=sifted, secret_rate_bps=max(secret, 0.0), params=attacked
+    )
+
+
+def block_key_bits(rates: LinkRates, length_km: float, seconds: float) -> int:
+    """Secret bits of one block of ``seconds`` of pulses: its finite-size key length (Lim 2014)."""
+    pulses = rates.params.source_rate_hz * seconds
+    if pulses < 1.0:
+        return 0
+    per_pulse = finite.finite_key_rate_per_pulse(rates.params, length_km, pulses)
+    return max(0, math.floor(per_pulse * pulses))
 
 
 @dataclass(slots=True)
@@ -119,7 +138,7 @@ class QKDLinkRuntime:
     def step(self, seconds: float, rng: np.random.Generator) -> int:
         """Run the link for ``seconds`` of simulated time; return the secret bits it yielded.
 
-        One block per step: the QBER is estimated on a binomial sample of the sifted bits, and a
+        One block per step, of the finite-size key length of its pulses: the QBER is estimated on a binomial sample of the sifted bits, and a
         block whose estimate exceeds :data:`ABORT_QBER` yields nothing.
         """
         if seconds <= 0:
@@ -139,7 +158,7 @@ class QKDLinkRuntime:
             self.secret_rate_bps = 0.0
             return 0
         self.state = LinkState.RUNNING
-        self.secret_rate_bps = rates.secret_rate_bps
-        bits = math.floor(rates.secret_rate_bps * seconds)
+        bits = block_key_bits(rates, self.length_km, seconds)
+        self.secret_rate_bps = bits / seconds
         self.generated_bits += bits
         return bits

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from qsafecity.city.model import CityManifest
 from qsafecity.errors import InputError, QSafeCityError
@@ -107,6 +108,12 @@ class LiveRunner:
             db_url = f"sqlite:///{self.db_path}"
         self.store = Store(db_url)
         clock = ScaledClock(options.speed)
+        # The KMEs keep their own stores: SQLite files beside the city's database, or one
+        # PostgreSQL schema each in the database of --db.
+        kme_database: str | None = db_url
+        if self.store.backend == "sqlite":
+            database = make_url(db_url).database
+            kme_database = str(Path(database).resolve().parent) if database else None
         self.city = LiveCity(
             self.manifest,
             bus=bus,
@@ -115,6 +122,7 @@ class LiveRunner:
             clock=clock,
             seed=options.seed,
             scope=options.scope,
+            kme_database=kme_database,
         )
         self.city.start()
         self.mqtt_url = mqtt_url
@@ -190,6 +198,8 @@ class LiveRunner:
             "pending": sum(s["pending"] for s in state["services"]),
             "qkd_links": sum(1 for link in state["links"] if link["qkd"]),
             "relayed_keys": state["relayed_keys"],
+            "qkd_keys_delivered": sum(k["keys_delivered"] for k in state["kmes"].values()),
+            "kme_stores": self.city.keys.databases.describe(),
             "critical_alerts": len(critical_alerts),
             "database": self.store.url if self.store is not None else "",
             "mqtt": self.mqtt_url,

@@ -25,7 +25,7 @@ from qsafecity.errors import CryptoError, KeyManagementError
 from qsafecity.live import telemetry
 from qsafecity.live.bus import BusClient
 from qsafecity.live.gateway import Route, data_topic, handshake_topic, requires_signature
-from qsafecity.live.keys import KeyDelivery
+from qsafecity.live.kmes import KeyDelivery
 from qsafecity.live.protection import Protector, StreamSender
 
 #: A device starts a new stream (and, if critical, takes a new QKD key) this often.
@@ -65,6 +65,10 @@ class Device:
     qkd_route: tuple[str, ...] = ()
     stream: StreamSender | None = None
     stream_started_s: float = 0.0
+    #: How much earlier than a full interval the first stream is renewed, so that the devices'
+    #: renewals (handshakes, QKD keys from the KMEs) spread over the interval instead of coming
+    #: all in one step.
+    rekey_phase_s: float = 0.0
     previous: dict[bytes, StreamSender] = field(default_factory=dict)
     outbox: dict[int, _Pending] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -95,6 +99,8 @@ class DeviceFleet:
                     sender, site, route, locations[site]
                 )
             self.tap[route.service.id] = deque(maxlen=TAP_SIZE)
+        for index, device in enumerate(self.devices.values()):
+            device.rekey_phase_s = REKEY_INTERVAL_S * index / len(self.devices)
         self._client: BusClient | None = None
         self.steps = 0
 
@@ -124,8 +130,9 @@ class DeviceFleet:
         within_site = device.site == route.gateway_site
         if route.tier is Tier.CRITICAL and not within_site:
             try:
+                # ETSI 014 enc_keys at the KME of the device's site, as master SAE.
                 key = self.keys.enc_key(
-                    device.site, route.gateway_site, f"{service.id}@{route.gateway_site}"
+                    device.site, device.sender, f"{service.id}@{route.gateway_site}"
                 )
                 qkd_id, qkd_material, device.qkd_route = key.key_id, key.material, key.route
             except KeyManagementError:
@@ -143,10 +150,11 @@ class DeviceFleet:
             qkd_key_id=qkd_id,
             qkd_material=qkd_material,
         )
+        first = device.stream is None
         if device.stream is not None:
             device.previous = {device.stream.session_id: device.stream}
         device.stream = stream
-        device.stream_started_s = now_s
+        device.stream_started_s = now_s - (device.rekey_phase_s if first else 0.0)
         if route.tier is Tier.CRITICAL and within_site:
             device.protection = "pqc (within the site)"
         elif route.tier is Tier.CRITICAL:

@@ -97,6 +97,7 @@ function drawLinks(state) {
     cell(tr, link.state + (link.eavesdrop_fraction > 0 ? " (eavesdropper)" : ""), link.state === "running" ? "yes" : "no");
     cell(tr, pct(link.qber), "num");
     cell(tr, rate(link.key_rate_bps), "num");
+    cell(tr, rate(link.kme_fed_bps), "num");
     const pool = cell(tr, "", "num");
     const bar = document.createElement("span");
     bar.className = "bar";
@@ -163,7 +164,9 @@ function render(state) {
   document.getElementById("clock").textContent = `simulated ${state.simulated_s.toFixed(0)} s · QKD on ${state.scope}`;
   const t = state.totals;
   document.getElementById("totals").textContent =
-    `sent ${t.sent ?? 0} · stored ${t.accepted ?? 0} · rejected ${t.rejected ?? 0} · relayed keys ${state.relayed_keys}`;
+    `sent ${t.sent ?? 0} · stored ${t.accepted ?? 0} · rejected ${t.rejected ?? 0} · relayed keys ${state.relayed_keys}` +
+    ` · KMEs (ETSI 014): ${Object.values(state.kmes).reduce((n, k) => n + k.keys_issued, 0)} keys issued, ` +
+    `${Object.values(state.kmes).reduce((n, k) => n + k.keys_delivered, 0)} delivered`;
   const a = state.assessment;
   document.getElementById("assessment").textContent =
     `· assessment ${a.now_year}: compliant today ${Object.keys(a.services_by_tier).map((t) => `${t} ${a.compliant_by_tier[t] ?? 0}/${a.services_by_tier[t]}`).join(', ')}; at risk ${a.at_risk}`;
