@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -56,24 +57,55 @@ class _CountRequests:
         await self.app(scope, receive, counting_send)
 
 
+#: How often leftover holds are looked for (they expire after ``kms.kme.HOLD_TTL_S``).
+HOLD_SWEEP_S = 10.0
+
+
 class _Refiller:
-    """Adds the key each link's device produced, every ``interval_s``, until stopped."""
+    """Adds the key each link's device produced, every ``interval_s``, and erases expired holds,
+    until stopped; a second thread keeps the stock of keys agreed in advance topped up."""
 
     def __init__(self, kme: KME, interval_s: float) -> None:
         self.kme = kme
         self.interval_s = interval_s
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="kme-refill", daemon=True)
+        self.stocker = threading.Thread(target=self._stock, name="kme-stock", daemon=True)
         self.healthy = False
 
+    def start(self) -> None:
+        self.thread.start()
+        self.stocker.start()
+
+    def join(self) -> None:
+        self.stop.set()
+        self.kme.stock_wanted.set()
+        self.thread.join(timeout=5)
+        self.stocker.join(timeout=5)
+
     def _run(self) -> None:
+        swept = time.monotonic()
         while not self.stop.is_set():
             try:
                 self.kme.refill()
+                if time.monotonic() - swept > HOLD_SWEEP_S:
+                    swept = time.monotonic()
+                    self.kme.expire_holds()
                 self.healthy = True
             except QSafeCityError:
                 self.healthy = False
             self.stop.wait(self.interval_s)
+
+    def _stock(self) -> None:
+        while not self.stop.is_set():
+            # Woken when a pair's stock ran low; otherwise checks now and then.
+            self.kme.stock_wanted.wait(0.5)
+            if self.stop.is_set():
+                return
+            try:
+                self.kme.restock()
+            except QSafeCityError:
+                self.stop.wait(0.5)
 
 
 def create_app(
@@ -90,15 +122,14 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if refiller is not None:
-            refiller.thread.start()
+            refiller.start()
         try:
             yield
         finally:
             # Graceful shutdown: uvicorn has finished the requests in flight; stop refilling,
             # then release the store and the peer connections.
             if refiller is not None:
-                refiller.stop.set()
-                refiller.thread.join(timeout=5)
+                refiller.join()
             if on_shutdown is not None:
                 on_shutdown()
 
