@@ -16,8 +16,8 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -115,7 +115,12 @@ async def _client(
 
 
 def _one_process(
-    master_url: str, slave_url: str, master: str, slave: str, clients: int, start_at: float,
+    master_url: str,
+    slave_url: str,
+    master: str,
+    slave: str,
+    clients: int,
+    start_at: float,
     seconds: float,
 ) -> dict[str, Any]:
     try:
@@ -151,7 +156,9 @@ def run_pairs(
     slave: str = "video@b",
 ) -> LoadReport:
     """``clients`` virtual clients spread over ``processes`` processes make pairs for ``seconds``."""
-    shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    shares = [
+        clients // processes + (1 if i < clients % processes else 0) for i in range(processes)
+    ]
     start_at = time.time() + 1.0  # every process is up before the clock starts
     children = [
         subprocess.Popen(

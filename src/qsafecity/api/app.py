@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from qsafecity.api.errors import install_error_handlers
 from qsafecity.api.etsi014 import etsi014_router
+from qsafecity.api.fast import FastKeyRoutes
 from qsafecity.api.metrics import KMEMetrics
 from qsafecity.api.peer import peer_router
 from qsafecity.errors import QSafeCityError
@@ -163,5 +164,7 @@ def create_app(
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # The hot enc_keys/dec_keys requests skip the framework (api.fast); counted all the same.
+    app.add_middleware(FastKeyRoutes, kme=kme, metrics=metrics, insecure_dev=insecure_dev)
     app.add_middleware(_CountRequests, metrics=metrics)
     return app

@@ -231,11 +231,16 @@ def _with_client_certificate(app: ASGI, pem: str) -> ASGI:
     return app_with_certificate
 
 
-class TLSClientCertH11(H11Protocol):
-    """uvicorn's h11 protocol, handing each connection's verified client certificate to the app."""
+class _ClientCertificateMixin:
+    """Hands each connection's verified client certificate to the app, and drops idle keep-alive
+    connections at once on shutdown (for uvicorn's HTTP protocol classes)."""
+
+    app: Any
+    cycle: Any
+    transport: Any
 
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
+        super().connection_made(transport)  # type: ignore[misc]
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is None:
             return
@@ -250,7 +255,28 @@ class TLSClientCertH11(H11Protocol):
         if self.cycle is None or self.cycle.response_complete:
             self.transport.abort()
         else:
-            super().shutdown()
+            super().shutdown()  # type: ignore[misc]
+
+
+class TLSClientCertH11(_ClientCertificateMixin, H11Protocol):
+    """uvicorn's h11 protocol (pure Python), with the client certificate in the scope."""
+
+
+HTTP_PROTOCOL: type[Any] = TLSClientCertH11
+EVENT_LOOP = "asyncio"
+try:
+    # The C parser and event loop (uvicorn's "standard" set) take a third of the CPU a request
+    # costs in h11 on asyncio; the behaviour is the same.
+    import uvloop  # noqa: F401
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class TLSClientCertHttpTools(_ClientCertificateMixin, HttpToolsProtocol):
+        """uvicorn's httptools protocol, with the client certificate in the scope."""
+
+    HTTP_PROTOCOL = TLSClientCertHttpTools
+    EVENT_LOOP = "uvloop"
+except ImportError:  # pragma: no cover - both are dependencies; h11 on asyncio still works
+    pass
 
 
 def serve(config: ServeConfig) -> None:
@@ -277,7 +303,8 @@ def serve(config: ServeConfig) -> None:
         host=config.host,
         port=config.port,
         workers=config.workers,
-        http=TLSClientCertH11,
+        http=HTTP_PROTOCOL,
+        loop=EVENT_LOOP,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
