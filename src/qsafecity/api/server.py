@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -136,7 +137,8 @@ def _read_secret(path: Path, size: int) -> bytes:
 
 
 def _audit(event: str, fields: MutableMapping[str, object] | Any) -> None:
-    audit_log.info(json.dumps({"ts": round(time.time(), 3), "event": event, **dict(fields)}))
+    record = {"ts": round(time.time(), 3), "event": event, **dict(fields)}
+    audit_log.info(orjson.dumps(record).decode())
 
 
 def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
