@@ -230,3 +230,13 @@ def test_old_holds_are_taken_and_new_ones_kept(store: KeyStore) -> None:
         assert tx.take_old_holds(10.0) == [("old", LINK, b"held-old")]
         assert tx.take_old_holds(10.0) == []
         assert tx.take_hold("new", LINK) == b"held-new"
+
+
+def test_keys_are_deleted_in_one_batch(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_keys([_key("k1"), _key("k2"), _key("k3")])
+    with store.transaction() as tx:
+        assert tx.delete_keys(["k1", "k3", "nope"]) == 2
+        assert tx.delete_keys([]) == 0
+    with store.transaction() as tx:
+        assert set(tx.lock_keys(["k1", "k2", "k3"])) == {"k2"}

@@ -245,6 +245,12 @@ class _SQLTransaction:
         result = self._c.execute(delete(keys).where(keys.c.key_id == key_id))
         return bool(result.rowcount)
 
+    def delete_keys(self, key_ids: Sequence[str]) -> int:
+        if not key_ids:
+            return 0
+        result = self._c.execute(delete(keys).where(keys.c.key_id.in_(list(key_ids))))
+        return int(result.rowcount)
+
     def key_count(self) -> int:
         return int(self._c.execute(select(func.count()).select_from(keys)).scalar_one())
 

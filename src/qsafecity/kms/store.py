@@ -88,6 +88,10 @@ class StoreTransaction(Protocol):
 
     def delete_key(self, key_id: str) -> bool: ...
 
+    def delete_keys(self, key_ids: Sequence[str]) -> int:
+        """Delete these records (one round trip); how many there were."""
+        ...
+
     def key_count(self) -> int: ...
 
     def issue_stock(
@@ -225,6 +229,9 @@ class _MemoryTransaction:
             return False
         self.undo.append(lambda: keys.__setitem__(key_id, old))
         return True
+
+    def delete_keys(self, key_ids: Sequence[str]) -> int:
+        return sum(self.delete_key(key_id) for key_id in key_ids)
 
     def key_count(self) -> int:
         return len(self._store.keys)
