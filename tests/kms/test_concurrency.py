@@ -223,7 +223,7 @@ def test_a_kme_killed_mid_load_loses_no_committed_key_on_sqlite(
     killed.wait()
     thread.join()
     pair.restart("b")
-    wait_until_ready(pair.urls["b"])
+    wait_until_ready(pair.urls["b"], timeout_s=120)
     result = results[0]
     _assert_exactly_once(result)
     _deliver_the_rest(result, pair.urls["b"], killed)
