@@ -21,20 +21,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import psycopg
 from fastapi import FastAPI
+
+from benchmarks.pair_load import LoadReport, run_pairs
+from qsafecity.api.server import EVENT_LOOP, HTTP_PROTOCOL
+
+HTTP_PROTOCOL_NAME = "httptools" if HTTP_PROTOCOL.__name__.endswith("HttpTools") else "h11"
 
 CITY = """
 format: 1
@@ -97,59 +102,94 @@ def _wait_ready(url: str, timeout_s: float = 120) -> None:
 @dataclass
 class Measured:
     label: str
-    pairs: int
-    failures: int
-    seconds: float
-    pair_ms: list[float]
+    report: LoadReport
+    #: CPU milliseconds per pair, by component (KME a, KME b, PostgreSQL, load generator).
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
-        return self.pairs / self.seconds
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.pair_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+        return self.report.rate
 
 
-def load(label: str, url_a: str, url_b: str, clients: int, seconds: float) -> Measured:
-    """Pairs for ``seconds`` from ``clients`` threads; the latency of each whole pair."""
-    stop_at = time.monotonic() + seconds
-    lock = threading.Lock()
-    latencies: list[float] = []
-    failures = [0]
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-    def client() -> None:
-        with (
-            httpx.Client(base_url=url_a, headers={"X-SAE-ID": "video@a"}, timeout=30) as enc,
-            httpx.Client(base_url=url_b, headers={"X-SAE-ID": "video@b"}, timeout=30) as dec,
-        ):
-            while time.monotonic() < stop_at:
-                started = time.perf_counter()
-                try:
-                    got = enc.post("/api/v1/keys/video@b/enc_keys", json={"number": 1})
-                    if got.status_code != 200:
-                        raise RuntimeError(got.text)
-                    key_id = got.json()["keys"][0]["key_ID"]
-                    back = dec.post(
-                        "/api/v1/keys/video@a/dec_keys", json={"key_IDs": [{"key_ID": key_id}]}
-                    )
-                    if back.status_code != 200:
-                        raise RuntimeError(back.text)
-                except (httpx.HTTPError, RuntimeError):
-                    with lock:
-                        failures[0] += 1
-                    continue
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                with lock:
-                    latencies.append(elapsed_ms)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Measured(label, len(latencies), failures[0], time.perf_counter() - started, latencies)
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (uvicorn's worker processes)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found.extend(_tree(int(child)))
+    return found
+
+
+def _cpu_s(pids: list[int], *, exited_children: bool = False) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if exited_children:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime (children reaped)
+    return total / _CLOCK_TICKS
+
+
+def _postgres_cpu_s() -> float | None:
+    """CPU of the whole PostgreSQL server on this machine (backends come and go with the
+    connection pools' overflow, so the server's process tree and its reaped children are
+    counted); ``None`` when it is not on this machine. Other users of the server count too."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if "\nName:\tpostgres\n" not in f"\n{text}" and not text.startswith("Name:\tpostgres\n"):
+            continue
+        pid = int(status.parent.name)
+        ppid = int(text.split("PPid:\t", 1)[1].split("\n", 1)[0])
+        try:
+            parent = Path(f"/proc/{ppid}/comm").read_text().strip()
+        except OSError:
+            parent = ""
+        if parent != "postgres":  # the postmaster
+            tree = _tree(pid)
+            return _cpu_s(tree[:1], exited_children=True) + _cpu_s(tree[1:])
+    return None
+
+
+def load(
+    label: str,
+    urls: tuple[str, str],
+    servers: dict[str, int],
+    databases: list[str],
+    settings: Settings,
+) -> Measured:
+    """Pairs for ``seconds``; each pair's latency, and the CPU each component spent per pair."""
+    trees = {name: _tree(pid) for name, pid in servers.items()}
+    before = {name: _cpu_s(pids) for name, pids in trees.items()}
+    before_pg = _postgres_cpu_s() if databases else None
+    before_gen = resource.getrusage(resource.RUSAGE_CHILDREN)
+    report = run_pairs(
+        *urls, clients=settings.clients, seconds=settings.seconds, processes=settings.processes
+    )
+    after_gen = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pairs = max(report.pairs, 1)
+    cpu = {name: (_cpu_s(trees[name]) - before[name]) * 1000 / pairs for name in trees}
+    after_pg = _postgres_cpu_s() if databases else None
+    if before_pg is not None and after_pg is not None:
+        cpu["PostgreSQL"] = (after_pg - before_pg) * 1000 / pairs
+    cpu["load generator"] = (
+        ((after_gen.ru_utime - before_gen.ru_utime) + (after_gen.ru_stime - before_gen.ru_stime))
+        * 1000
+        / pairs
+    )
+    return Measured(label, report, cpu)
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -168,53 +208,86 @@ def _qsafecity(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "qsafecity", *args], check=True, capture_output=True)
 
 
+@dataclass(frozen=True)
+class Settings:
+    clients: int
+    seconds: float
+    processes: int
+    max_key_count: int
+    postgres: str = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _wait_full(url: str, blocks: int, timeout_s: float = 180) -> None:
+    """Wait until the KME's pools are full: then the refill only replaces what is used (the steady
+    state); before, it would fill at the link's full rate and be measured along."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pools = httpx.get(f"{url}/readyz", timeout=5).json()["pools"]
+        if min(pools.values()) >= blocks * 0.98:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{url}: the pools did not fill in {timeout_s} s")
+
+
 def measure_kmes(
-    folder: Path, label: str, db: dict[str, str], *, workers: int, clients: int, seconds: float
+    folder: Path, label: str, db: dict[str, str], *, workers: int, settings: Settings
 ) -> Measured:
     ports = {"a": _free_port(), "b": _free_port()}
-    processes = []
+    processes: dict[str, subprocess.Popen[bytes]] = {}
     for site, peer in (("a", "b"), ("b", "a")):
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "qsafecity",
-                    "kme",
-                    "serve",
-                    str(folder / "city.yaml"),
-                    "--site",
-                    site,
-                    "--port",
-                    str(ports[site]),
-                    "--db",
-                    db[site],
-                    "--pki",
-                    str(folder / "pki"),
-                    "--insecure-dev",
-                    "--workers",
-                    str(workers),
-                    f"--peer={peer}=http://127.0.0.1:{ports[peer]}",
-                    "--rate-bps",
-                    "5000000",
-                    "--audit-log",
-                    str(folder / f"audit-{site}.log"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        processes[site] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "qsafecity",
+                "kme",
+                "serve",
+                str(folder / "city.yaml"),
+                "--site",
+                site,
+                "--port",
+                str(ports[site]),
+                "--db",
+                db[site],
+                "--pki",
+                str(folder / "pki"),
+                "--insecure-dev",
+                "--workers",
+                str(workers),
+                f"--peer={peer}=http://127.0.0.1:{ports[peer]}",
+                "--rate-bps",
+                "5000000",
+                "--max-key-count",
+                str(settings.max_key_count),
+                "--audit-log",
+                str(folder / f"audit-{site}.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+    urls = (f"http://127.0.0.1:{ports['a']}", f"http://127.0.0.1:{ports['b']}")
+    servers = {f"KME {site}": process.pid for site, process in processes.items()}
+    databases = [url.rsplit("/", 1)[1] for url in db.values() if url.startswith("postgresql")]
     try:
-        for port in ports.values():
-            _wait_ready(f"http://127.0.0.1:{port}")
-        time.sleep(3.0)  # workers settle, pools fill
-        load(label, *(f"http://127.0.0.1:{ports[s]}" for s in "ab"), clients, 2.0)  # warm-up
-        return load(label, *(f"http://127.0.0.1:{ports[s]}" for s in "ab"), clients, seconds)
+        for url in urls:
+            _wait_ready(url)
+            _wait_full(url, settings.max_key_count)
+        time.sleep(1.0)  # every worker is up
+        run_pairs(*urls, clients=settings.clients, seconds=2.0, processes=settings.processes)
+        return load(
+            label,
+            urls,
+            servers,
+            databases,
+            settings,
+        )
     finally:
-        _stop(processes)
+        _stop(list(processes.values()))
 
 
-def measure_echo(clients: int, seconds: float, workers: int = 1) -> Measured:
+def measure_echo(settings: Settings) -> Measured:
+    """The bare FastAPI echo on the KMEs' uvicorn set-up (httptools, uvloop), one worker for both
+    requests of a pair: what HTTP alone costs with this load generator on this machine."""
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -224,8 +297,10 @@ def measure_echo(clients: int, seconds: float, workers: int = 1) -> Measured:
             "benchmarks.bench_kme_pairs:echo_app",
             "--port",
             str(port),
-            "--workers",
-            str(workers),
+            "--http",
+            HTTP_PROTOCOL_NAME,
+            "--loop",
+            EVENT_LOOP,
             "--log-level",
             "warning",
             "--no-access-log",
@@ -237,8 +312,14 @@ def measure_echo(clients: int, seconds: float, workers: int = 1) -> Measured:
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url)
-        load("echo", url, url, clients, 2.0)
-        return load(f"baseline: bare FastAPI echo, {workers} worker", url, url, clients, seconds)
+        run_pairs(url, url, clients=settings.clients, seconds=2.0, processes=settings.processes)
+        return load(
+            "baseline: bare FastAPI echo, 1 worker",
+            (url, url),
+            {"echo server": process.pid},
+            [],
+            settings,
+        )
     finally:
         _stop([process])
 
@@ -246,10 +327,18 @@ def measure_echo(clients: int, seconds: float, workers: int = 1) -> Measured:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--generator-processes", type=int, default=2)
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
+    parser.add_argument("--max-key-count", type=int, default=30_000)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
+    admin = args.postgres
+    settings = Settings(
+        args.clients, args.seconds, args.generator_processes, args.max_key_count, admin
+    )
+    load_before = os.getloadavg()
     results: list[Measured] = []
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
@@ -259,27 +348,18 @@ def main() -> None:
         _qsafecity("pki", "init", "--dir", str(pki), "--city", city)
         for site in "ab":
             _qsafecity("pki", "issue", "kme", site, "--dir", str(pki), "--city", city)
-        results.append(measure_echo(args.clients, args.seconds))
-        sqlite = {s: f"sqlite:///{folder / f'{s}.db'}" for s in "ab"}
-        results.append(
-            measure_kmes(
-                folder,
-                "SQLite, 1 process",
-                sqlite,
-                workers=1,
-                clients=args.clients,
-                seconds=args.seconds,
+        results.append(measure_echo(settings))
+        if not args.no_sqlite:
+            sqlite = {s: f"sqlite:///{folder / f'{s}.db'}" for s in "ab"}
+            results.append(
+                measure_kmes(folder, "SQLite, 1 process", sqlite, workers=1, settings=settings)
             )
-        )
-        admin = args.postgres.replace("postgresql://", "postgresql://", 1)
         for workers in args.workers:
             names = {s: f"qsafecity_bench_{s}_{secrets.token_hex(4)}" for s in "ab"}
-            with psycopg.connect(
-                admin.replace("postgresql://", "postgres://"), autocommit=True
-            ) as c:
+            with psycopg.connect(admin, autocommit=True) as c:
                 for name in names.values():
                     c.execute(f'CREATE DATABASE "{name}"')
-            base = args.postgres.rsplit("/", 1)[0]
+            base = admin.rsplit("/", 1)[0]
             try:
                 results.append(
                     measure_kmes(
@@ -287,28 +367,41 @@ def main() -> None:
                         f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''} per KME",
                         {s: f"{base}/{n}" for s, n in names.items()},
                         workers=workers,
-                        clients=args.clients,
-                        seconds=args.seconds,
+                        settings=settings,
                     )
                 )
             finally:
-                with psycopg.connect(
-                    admin.replace("postgresql://", "postgres://"), autocommit=True
-                ) as c:
+                with psycopg.connect(admin, autocommit=True) as c:
                     for name in names.values():
                         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     baseline = results[0].rate
+    load_after = os.getloadavg()
     print(
-        f"\nKME pairs (enc_keys + dec_keys), {args.clients} clients, {args.seconds:.0f} s each, "
-        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
+        f"\nKME pairs (enc_keys + dec_keys): {args.clients} clients in "
+        f"{args.generator_processes} load generator processes, {args.seconds:.0f} s each, "
+        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after\n"
     )
     print("| configuration | pairs/s | p50 pair ms | p99 pair ms | failures | ratio to baseline |")
     print("|---|---|---|---|---|---|")
     for result in results:
+        report = result.report
         print(
-            f"| {result.label} | {result.rate:.1f} | {result.percentile(0.5):.1f} | "
-            f"{result.percentile(0.99):.1f} | {result.failures} | {result.rate / baseline:.3f} |"
+            f"| {result.label} | {report.rate:.1f} | {report.percentile(0.5):.1f} | "
+            f"{report.percentile(0.99):.1f} | {sum(report.failures.values())} | "
+            f"{report.rate / baseline:.3f} |"
         )
+    print("\nCPU per pair (ms), by component:\n")
+    print("| configuration | " + " | ".join(_COMPONENTS) + " | total |")
+    print("|---|" + "---|" * (len(_COMPONENTS) + 1))
+    for result in results:
+        cells = [result.cpu_ms.get(name) for name in _COMPONENTS]
+        shown = ["" if c is None else f"{c:.2f}" for c in cells]
+        total = sum(c for c in cells if c is not None)
+        print(f"| {result.label} | " + " | ".join(shown) + f" | {total:.2f} |")
+
+
+_COMPONENTS = ("echo server", "KME a", "KME b", "PostgreSQL", "load generator")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def kme_pair(tmp_path: Path) -> Iterator[Callable[..., Pair]]:
         for site in ports:
             launch(site)
         for site, url in urls.items():
-            wait_until_ready(url)
+            wait_until_ready(url, timeout_s=120)  # eight workers start slowly on a busy machine
             if workers[site] > 1:
                 wait_for_workers(processes[site].pid, workers[site])
         time.sleep(1.0)  # let the pools fill
@@ -223,7 +223,7 @@ def test_a_kme_killed_mid_load_loses_no_committed_key_on_sqlite(
     killed.wait()
     thread.join()
     pair.restart("b")
-    wait_until_ready(pair.urls["b"])
+    wait_until_ready(pair.urls["b"], timeout_s=120)
     result = results[0]
     _assert_exactly_once(result)
     _deliver_the_rest(result, pair.urls["b"], killed)

@@ -150,3 +150,93 @@ def test_concurrent_takers_never_get_the_same_block(store: KeyStore) -> None:
     for thread in threads:
         thread.join()
     assert len(got) == len(set(got)) == 400
+
+
+def _stock(key_id: str, master: str = "m", slave: str = "s1") -> StoredKey:
+    return StoredKey(
+        key_id=key_id,
+        role=StoredRole.STOCK,
+        master_sae=master,
+        slave_saes=(slave,),
+        pending_saes=(slave,),
+        size_bits=256,
+        origin_kme="b",
+        created_s=1.0,
+        sealed=f"material-{key_id}".encode(),
+    )
+
+
+def test_stock_is_issued_once_as_origin_records_without_material(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_keys([_stock(f"k{i}") for i in range(5)] + [_stock("other", slave="s2")])
+        assert tx.stock_count("m", "s1") == 5
+    with store.transaction() as tx:
+        issued = tx.issue_stock("m", "s1", 3, 9.0)
+    assert len(issued) == 3
+    assert all(k.sealed == f"material-{k.key_id}".encode() for k in issued)
+    with store.transaction() as tx:
+        assert tx.stock_count("m", "s1") == 2
+        assert tx.stock_count("m", "s2") == 1
+        records = tx.lock_keys([k.key_id for k in issued])
+        assert {r.role for r in records.values()} == {StoredRole.ORIGIN}
+        assert {r.sealed for r in records.values()} == {b""}
+        assert {r.created_s for r in records.values()} == {9.0}
+        rest = tx.issue_stock("m", "s1", 10, 9.0)
+    assert {k.key_id for k in rest}.isdisjoint(k.key_id for k in issued)
+    assert len(rest) == 2
+
+
+def test_a_rolled_back_issue_leaves_the_stock(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_keys([_stock("k1"), _stock("k2")])
+
+    def issue_then_fail() -> None:
+        with store.transaction() as tx:
+            assert len(tx.issue_stock("m", "s1", 2, 9.0)) == 2
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        issue_then_fail()
+    with store.transaction() as tx:
+        assert tx.stock_count("m", "s1") == 2
+
+
+def test_concurrent_issuers_never_get_the_same_stock_key(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_keys([_stock(f"k{i:03}") for i in range(200)])
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def issue() -> None:
+        for _ in range(25):
+            with store.transaction() as tx:
+                keys = tx.issue_stock("m", "s1", 1, 9.0)
+            with lock:
+                got.extend(k.key_id for k in keys)
+
+    threads = [threading.Thread(target=issue) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == len(set(got)) == 200
+
+
+def test_old_holds_are_taken_and_new_ones_kept(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_hold("old", LINK, b"held-old", 1.0)
+        tx.add_hold("new", LINK, b"held-new", 50.0)
+    with store.transaction() as tx:
+        assert tx.take_old_holds(10.0) == [("old", LINK, b"held-old")]
+        assert tx.take_old_holds(10.0) == []
+        assert tx.take_hold("new", LINK) == b"held-new"
+
+
+def test_keys_are_deleted_in_one_batch(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_keys([_key("k1"), _key("k2"), _key("k3")])
+    with store.transaction() as tx:
+        assert tx.delete_keys(["k1", "k3", "nope"]) == 2
+        assert tx.delete_keys([]) == 0
+    with store.transaction() as tx:
+        assert set(tx.lock_keys(["k1", "k2", "k3"])) == {"k2"}

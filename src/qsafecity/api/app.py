@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from qsafecity.api.errors import install_error_handlers
 from qsafecity.api.etsi014 import etsi014_router
+from qsafecity.api.fast import FastKeyRoutes
 from qsafecity.api.metrics import KMEMetrics
 from qsafecity.api.peer import peer_router
 from qsafecity.errors import QSafeCityError
@@ -56,24 +58,58 @@ class _CountRequests:
         await self.app(scope, receive, counting_send)
 
 
+#: How often leftover holds are looked for (they expire after ``kms.kme.HOLD_TTL_S``).
+HOLD_SWEEP_S = 10.0
+
+
 class _Refiller:
-    """Adds the key each link's device produced, every ``interval_s``, until stopped."""
+    """Adds the key each link's device produced, every ``interval_s``, and erases expired holds,
+    until stopped; a second thread keeps the stock of keys agreed in advance topped up."""
 
     def __init__(self, kme: KME, interval_s: float) -> None:
         self.kme = kme
         self.interval_s = interval_s
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="kme-refill", daemon=True)
+        self.stocker = threading.Thread(target=self._stock, name="kme-stock", daemon=True)
         self.healthy = False
 
+    def start(self) -> None:
+        self.thread.start()
+        self.stocker.start()
+
+    def join(self) -> None:
+        self.stop.set()
+        self.kme.stock_wanted.set()
+        self.thread.join(timeout=5)
+        self.stocker.join(timeout=5)
+
     def _run(self) -> None:
+        swept = time.monotonic()
         while not self.stop.is_set():
             try:
                 self.kme.refill()
+                if time.monotonic() - swept > HOLD_SWEEP_S:
+                    swept = time.monotonic()
+                    self.kme.expire_holds()
                 self.healthy = True
             except QSafeCityError:
                 self.healthy = False
             self.stop.wait(self.interval_s)
+
+    def _stock(self) -> None:
+        while not self.stop.is_set():
+            # Woken when a pair's stock ran low; otherwise checks now and then.
+            self.kme.stock_wanted.wait(0.5)
+            if self.stop.is_set():
+                return
+            try:
+                self.kme.restock()
+            except QSafeCityError:
+                self.stop.wait(0.5)
+            # Every key issued from stock wakes this thread; looking at most 20 times a second
+            # keeps the stock counts off the request path (a batch lasts longer than 50 ms).
+            self.stop.wait(0.05)
 
 
 def create_app(
@@ -90,15 +126,14 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if refiller is not None:
-            refiller.thread.start()
+            refiller.start()
         try:
             yield
         finally:
             # Graceful shutdown: uvicorn has finished the requests in flight; stop refilling,
             # then release the store and the peer connections.
             if refiller is not None:
-                refiller.stop.set()
-                refiller.thread.join(timeout=5)
+                refiller.join()
             if on_shutdown is not None:
                 on_shutdown()
 
@@ -132,5 +167,7 @@ def create_app(
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # The hot enc_keys/dec_keys requests skip the framework (api.fast); counted all the same.
+    app.add_middleware(FastKeyRoutes, kme=kme, metrics=metrics, insecure_dev=insecure_dev)
     app.add_middleware(_CountRequests, metrics=metrics)
     return app

@@ -42,6 +42,11 @@ class _KMECollector(Collector):
             ("relayed_hops", "Keys this KME forwarded as a trusted node"),
             ("key_blocks_consumed", "Pool blocks this KME consumed"),
             ("link_down_events", "Times a link's peer KME did not answer"),
+            ("keys_stocked", "Keys agreed in advance with a slave's KME (stock)"),
+            ("keys_issued_from_stock", "Keys handed to masters from the stock (no hop)"),
+            ("stock_blocks_wasted", "Blocks lost to a failed advance agreement"),
+            ("holds_expired", "Holds erased after HOLD_TTL_S (their hop never came)"),
+            ("hold_blocks_expired", "Blocks lost in expired holds"),
         ):
             counter = CounterMetricFamily(f"qsafecity_kme_{name}", help_text)
             counter.add_metric([], self._kme.stats.get(name, 0))

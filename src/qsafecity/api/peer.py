@@ -32,13 +32,16 @@ from qsafecity.kms.messages import (
     PeerError,
     ReserveBlocks,
     ReservedBlocks,
+    StockedKeys,
+    StockKeys,
 )
 from qsafecity.kms.store import MissingBlocks
 
 _M = TypeVar("_M", bound=BaseModel)
 _log = logging.getLogger("qsafecity.api.peer")
-#: How often batched delivery notices go out.
-NOTICE_INTERVAL_S: Final = 0.1
+#: How often batched delivery notices go out (each costs a request and a transaction at the
+#: master's KME, which only erases records without key material: no hurry).
+NOTICE_INTERVAL_S: Final = 0.5
 
 
 def _error_answer(error: QSafeCityError) -> JSONResponse:
@@ -86,6 +89,10 @@ def peer_router(kme: KME, *, insecure_dev: bool) -> APIRouter:
     @router.post("/hop")
     def hop(body: Hop, peer: Caller) -> Any:
         return answer(lambda: kme.handle_hop(peer, body))
+
+    @router.post("/stock")
+    def stock(body: StockKeys, peer: Caller) -> Any:
+        return answer(lambda: kme.handle_stock(peer, body))
 
     @router.post("/delivered")
     def delivered(body: Delivered, peer: Caller) -> Any:
@@ -206,6 +213,10 @@ class HttpPeerChannel:
 
     def hop(self, peer_kme: str, hop: Hop) -> HopResult:
         result: HopResult = self._post(peer_kme, "hop", hop, HopResult)
+        return result
+
+    def stock(self, peer_kme: str, request: StockKeys) -> StockedKeys:
+        result: StockedKeys = self._post(peer_kme, "stock", request, StockedKeys)
         return result
 
     def delivered(self, peer_kme: str, notice: Delivered) -> None:

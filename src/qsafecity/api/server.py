@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -136,7 +137,8 @@ def _read_secret(path: Path, size: int) -> bytes:
 
 
 def _audit(event: str, fields: MutableMapping[str, object] | Any) -> None:
-    audit_log.info(json.dumps({"ts": round(time.time(), 3), "event": event, **dict(fields)}))
+    record = {"ts": round(time.time(), 3), "event": event, **dict(fields)}
+    audit_log.info(orjson.dumps(record).decode())
 
 
 def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
@@ -231,11 +233,16 @@ def _with_client_certificate(app: ASGI, pem: str) -> ASGI:
     return app_with_certificate
 
 
-class TLSClientCertH11(H11Protocol):
-    """uvicorn's h11 protocol, handing each connection's verified client certificate to the app."""
+class _ClientCertificateMixin:
+    """Hands each connection's verified client certificate to the app, and drops idle keep-alive
+    connections at once on shutdown (for uvicorn's HTTP protocol classes)."""
+
+    app: Any
+    cycle: Any
+    transport: Any
 
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
+        super().connection_made(transport)  # type: ignore[misc]
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is None:
             return
@@ -250,7 +257,28 @@ class TLSClientCertH11(H11Protocol):
         if self.cycle is None or self.cycle.response_complete:
             self.transport.abort()
         else:
-            super().shutdown()
+            super().shutdown()  # type: ignore[misc]
+
+
+class TLSClientCertH11(_ClientCertificateMixin, H11Protocol):
+    """uvicorn's h11 protocol (pure Python), with the client certificate in the scope."""
+
+
+HTTP_PROTOCOL: type[Any] = TLSClientCertH11
+EVENT_LOOP = "asyncio"
+try:
+    # The C parser and event loop (uvicorn's "standard" set) take a third of the CPU a request
+    # costs in h11 on asyncio; the behaviour is the same.
+    import uvloop  # noqa: F401
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class TLSClientCertHttpTools(_ClientCertificateMixin, HttpToolsProtocol):
+        """uvicorn's httptools protocol, with the client certificate in the scope."""
+
+    HTTP_PROTOCOL = TLSClientCertHttpTools
+    EVENT_LOOP = "uvloop"
+except ImportError:  # pragma: no cover - both are dependencies; h11 on asyncio still works
+    pass
 
 
 def serve(config: ServeConfig) -> None:
@@ -277,7 +305,8 @@ def serve(config: ServeConfig) -> None:
         host=config.host,
         port=config.port,
         workers=config.workers,
-        http=TLSClientCertH11,
+        http=HTTP_PROTOCOL,
+        loop=EVENT_LOOP,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,

@@ -14,7 +14,15 @@ from pydantic import BaseModel
 
 from qsafecity.kms.directory import link_id
 from qsafecity.kms.failures import LinkDown
-from qsafecity.kms.messages import Delivered, Hop, HopResult, ReserveBlocks, ReservedBlocks
+from qsafecity.kms.messages import (
+    Delivered,
+    Hop,
+    HopResult,
+    ReserveBlocks,
+    ReservedBlocks,
+    StockedKeys,
+    StockKeys,
+)
 
 if TYPE_CHECKING:
     from qsafecity.kms.kme import KME
@@ -57,3 +65,7 @@ class InProcessChannel:
 
     def delivered(self, peer_kme: str, notice: Delivered) -> None:
         self._peer(peer_kme).handle_delivered(self.site_id, _over_the_wire(notice))
+
+    def stock(self, peer_kme: str, request: StockKeys) -> StockedKeys:
+        answer = self._peer(peer_kme).handle_stock(self.site_id, _over_the_wire(request))
+        return _over_the_wire(answer)

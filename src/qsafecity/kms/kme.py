@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
 from qsafecity.crypto.secretbox import SecretBox
-from qsafecity.errors import AccessDenied, KeyManagementError, KeyRequestError
+from qsafecity.errors import AccessDenied, CryptoError, KeyManagementError, KeyRequestError
 from qsafecity.kms.directory import SAE, Directory, QKDLink, link_id
 from qsafecity.kms.failures import LinkDown, PeerRejected, PoolExhausted
 from qsafecity.kms.messages import (
@@ -50,6 +50,8 @@ from qsafecity.kms.messages import (
     HopResult,
     ReserveBlocks,
     ReservedBlocks,
+    StockedKeys,
+    StockKeys,
 )
 from qsafecity.kms.model import BLOCK_BITS, BLOCK_BYTES, KMELimits, Secret, StoredKey, StoredRole
 from qsafecity.kms.rate import KeyRateModel, KeySource
@@ -58,8 +60,22 @@ from qsafecity.kms.store import KeyStore, MissingBlocks, StoreTransaction
 
 #: How long a link whose peer did not answer is left out of routes.
 LINK_DOWN_S: Final = 2.0
-#: Most blocks one refill adds to one link (bounds the length of the refill transaction).
-MAX_REFILL_BLOCKS: Final = 20_000
+#: Most blocks one refill transaction adds to one link: the refill holds the link's row lock,
+#: which a follower's hop may wait for, so it is done in short transactions.
+MAX_REFILL_BLOCKS: Final = 2_000
+#: Most blocks one refill adds to one link in all (bounds the work of one refill).
+MAX_REFILL_TOTAL: Final = 20_000
+#: A hold the follower did not claim within this time is erased (its hop failed; a hop times out
+#: after 5 s, so no hop in flight can still claim it) and its blocks counted as wasted.
+HOLD_TTL_S: Final = 60.0
+#: Keys agreed in advance ("stock") per master/slave pair on a direct link: topped up in batches
+#: of ``STOCK_BATCH`` to ``STOCK_TARGET`` while the pair asked for keys in the last
+#: ``STOCK_IDLE_S`` seconds, and only from a pool holding more than ``STOCK_POOL_FLOOR`` blocks
+#: (the rest is left for other pairs and relays).
+STOCK_BATCH: Final = 128
+STOCK_TARGET: Final = 512
+STOCK_IDLE_S: Final = 60.0
+STOCK_POOL_FLOOR: Final = 1_024
 _UUID: Final = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
@@ -76,12 +92,18 @@ class PeerChannel(Protocol):
 
     def delivered(self, peer_kme: str, notice: Delivered) -> None: ...
 
+    def stock(self, peer_kme: str, request: StockKeys) -> StockedKeys: ...
+
 
 AuditSink = Callable[[str, Mapping[str, object]], None]
 
 
 def _no_audit(event: str, fields: Mapping[str, object]) -> None:
     """Drop audit events (tests that do not look at them)."""
+
+
+class _ShortStock(Exception):
+    """Not enough keys agreed in advance for a request (rolls the issuing transaction back)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +189,10 @@ class KME:
     #: Links taken out of routes until put back (``set_link_in_service``): their devices abort.
     _out_of_service: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: (master SAE, slave SAE) -> when the pair last asked for a key that stock could serve.
+    _demand: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: Set when a pair's stock ran low or out: a stocker (``restock``) should run soon.
+    stock_wanted: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.site_id not in self.directory.sites:
@@ -201,7 +227,13 @@ class KME:
         """Add the blocks each link's device produced since the last refill; blocks added."""
         added: dict[str, int] = {}
         for link in self.my_links:
-            added[link.link_id] = self._refill_link(link)
+            total = 0
+            while total < MAX_REFILL_TOTAL:
+                count = self._refill_link(link)
+                total += count
+                if count < MAX_REFILL_BLOCKS:
+                    break
+            added[link.link_id] = total
         return added
 
     def _refill_link(self, link: QKDLink) -> int:
@@ -294,7 +326,7 @@ class KME:
             state = tx.lock_link(link_id, self.clock())
             if highest >= state.next_index:
                 count = highest + 1 - state.next_index
-                if count > MAX_REFILL_BLOCKS * 4:
+                if count > MAX_REFILL_TOTAL * 4:
                     raise
                 self._append_from_device(tx, link_id, state.next_index, count, state.filled_s)
             blocks = tx.take_blocks(link_id, indices)
@@ -414,13 +446,17 @@ class KME:
                 self._levels[first.link_id] = tx.available_count(first.link_id)
             stored = min(self._levels.get(link_id(a, b), 0) for a, b in itertools.pairwise(route))
         blocks_per_key = math.ceil(self.limits.key_size_bits / BLOCK_BITS)
+        stock = 0
+        if self._stockable(slave) is not None:
+            with self.store.transaction() as tx:
+                stock = tx.stock_count(caller.sae_id, slave.sae_id)
         return PairStatus(
             source_kme_id=self.site_id,
             target_kme_id=slave.site_id,
             master_sae_id=caller.sae_id,
             slave_sae_id=slave.sae_id,
             key_size=self.limits.key_size_bits,
-            stored_key_count=stored // blocks_per_key,
+            stored_key_count=stored // blocks_per_key + stock,
             max_key_count=self.limits.max_key_count // blocks_per_key,
             max_key_per_request=self.limits.max_key_per_request,
             max_key_size=self.limits.max_key_size_bits,
@@ -460,6 +496,10 @@ class KME:
         slaves = [self._partner(caller, s) for s in slave_ids]
         if len(set(slave_ids)) != len(slave_ids):
             raise KeyRequestError("a slave SAE is named twice")
+        if len(slaves) == 1 and size == self.limits.key_size_bits:
+            from_stock = self._issue_from_stock(caller.sae_id, slaves[0], number, size)
+            if from_stock is not None:
+                return from_stock
         by_site: dict[str, list[str]] = {}
         for sae in slaves:
             by_site.setdefault(sae.site_id, []).append(sae.sae_id)
@@ -489,6 +529,223 @@ class KME:
             },
         )
         return [DeliveredKey(k, Secret(v)) for k, v in zip(key_ids, keys, strict=True)]
+
+    # ----------------------------------------------------------------- keys agreed in advance
+
+    def _stockable(self, slave: SAE) -> QKDLink | None:
+        """The direct link over which keys for ``slave`` can be agreed in advance, if any."""
+        if self.limits.key_size_bits > BLOCK_BITS:
+            return None
+        return self.directory.link_between(self.site_id, slave.site_id)
+
+    def _issue_from_stock(
+        self, master: str, slave: SAE, number: int, size: int
+    ) -> list[DeliveredKey] | None:
+        """Keys agreed in advance with the slave's KME, or ``None`` (not enough: use a hop). One
+        transaction, no network call: the slave's KME already holds the same keys for the pair."""
+        link = self._stockable(slave)
+        if link is None:
+            return None
+        self._demand[master, slave.sae_id] = self.clock()
+        try:
+            with self.store.transaction() as tx:
+                taken = tx.issue_stock(master, slave.sae_id, number, self.clock())
+                if len(taken) < number or any(k.size_bits != size for k in taken):
+                    raise _ShortStock
+        except _ShortStock:
+            self.stock_wanted.set()
+            return None
+        self.stats["keys_issued"] += number
+        self.stats["keys_issued_from_stock"] += number
+        self.stats["relay_hops"] += 1
+        self.stock_wanted.set()
+        key_ids = [k.key_id for k in taken]
+        self.audit(
+            "enc_keys",
+            {
+                "kme": self.site_id,
+                "master_sae": master,
+                "slave_saes": [slave.sae_id],
+                "key_ids": key_ids,
+                "size_bits": size,
+                "routes": [[self.site_id, slave.site_id]],
+                "agreed_in_advance": True,
+            },
+        )
+        return [
+            DeliveredKey(k.key_id, Secret(self.wrapper.open(k.sealed, _key_context(k.key_id))))
+            for k in taken
+        ]
+
+    def restock(self) -> int:
+        """Top up the stock of keys agreed in advance for every pair that asked for keys lately
+        (see ``STOCK_TARGET``); keys added. Failures leave the stock as it is (the next
+        ``enc_keys`` takes the hop instead) and are counted in ``stats["stock_failures"]``."""
+        self.stock_wanted.clear()
+        now = self.clock()
+        added = 0
+        for pair, last in list(self._demand.items()):
+            if now - last > STOCK_IDLE_S:
+                self._demand.pop(pair, None)
+                continue
+            master, slave_id = pair
+            slave = self.directory.saes[slave_id]
+            link = self._stockable(slave)
+            if link is None:
+                continue
+            try:
+                with self.store.transaction() as tx:
+                    have = tx.stock_count(master, slave_id)
+                for _batch in range((STOCK_TARGET - have) // STOCK_BATCH):
+                    if self._levels.get(link.link_id, 0) < STOCK_POOL_FLOOR + STOCK_BATCH:
+                        break
+                    added += self._stock_batch(link, master, slave, STOCK_BATCH)
+            except KeyManagementError:
+                self.stats["stock_failures"] += 1
+        return added
+
+    def _stock_batch(self, link: QKDLink, master: str, slave: SAE, count: int) -> int:
+        """Agree ``count`` keys for the pair with the slave's KME: both ends take the same blocks;
+        the slave's KME stores them for the slave (committed before this end may issue them),
+        then this end stores them as stock."""
+        peer = link.peer_of(self.site_id)
+        size = self.limits.key_size_bits
+        key_ids = [self.new_id() for _ in range(count)]
+        request = StockKeys(
+            link_id=link.link_id,
+            master_sae=master,
+            slave_sae=slave.sae_id,
+            key_ids=key_ids,
+            size_bits=size,
+        )
+        material: list[bytes] = []
+        if link.leader() == self.site_id:
+            with self.store.transaction() as tx:
+                taken = tx.take_any_blocks(link.link_id, count)
+                if len(taken) < count:
+                    raise PoolExhausted(link.link_id, count, len(taken))
+            material = [
+                self.wrapper.open(b.sealed, _block_context(link.link_id, b.index)) for b in taken
+            ]
+            indices = [b.index for b in taken]
+            request = request.model_copy(update={"blocks": BlockRef(indices=indices)})
+        self.stats["key_blocks_consumed"] += count
+        self._levels[link.link_id] = max(0, self._levels.get(link.link_id, count) - count)
+        try:
+            answer = self.channel.stock(peer, request)
+        except KeyManagementError:
+            # Blocks taken here are lost, never reused; the peer may hold keys no one can name.
+            self.stats["stock_blocks_wasted"] += count
+            raise
+        if len(answer.indices) != count or (material and answer.indices != indices):
+            self.stats["stock_blocks_wasted"] += count
+            raise PeerRejected(f"link {link.link_id}: the peer agreed on other blocks")
+        now = self.clock()
+        with self.store.transaction() as tx:
+            if not material:
+                material = self._take_named(tx, link.link_id, answer.indices)
+            tx.add_keys(
+                [
+                    StoredKey(
+                        key_id=key_id,
+                        role=StoredRole.STOCK,
+                        master_sae=master,
+                        slave_saes=(slave.sae_id,),
+                        pending_saes=(slave.sae_id,),
+                        size_bits=size,
+                        origin_kme=peer,
+                        created_s=now,
+                        sealed=self.wrapper.seal(block[: size // 8], _key_context(key_id)),
+                    )
+                    for key_id, block in zip(key_ids, material, strict=True)
+                ]
+            )
+        self.stats["keys_stocked"] += count
+        return count
+
+    def handle_stock(self, caller_kme: str, request: StockKeys) -> StockedKeys:
+        """Peer call: the master's KME agrees keys in advance for one of its SAEs and a slave here.
+        The keys are stored for the slave, sealed, in the transaction that takes their blocks."""
+        link = self.directory.links_by_id.get(request.link_id)
+        if link is None or {caller_kme, self.site_id} != {link.site_a, link.site_b}:
+            raise PeerRejected(f"{caller_kme} has no link {request.link_id} with {self.site_id}")
+        master = self.directory.saes.get(request.master_sae)
+        slave = self.directory.saes.get(request.slave_sae)
+        if (
+            master is None
+            or slave is None
+            or master.site_id != caller_kme
+            or slave.site_id != self.site_id
+            or not self.directory.may_share_keys(master, slave)
+        ):
+            raise PeerRejected("the pair is not a master at the caller and a slave here")
+        if request.size_bits % 8 or request.size_bits > BLOCK_BITS:
+            raise PeerRejected("keys agreed in advance are one block, in whole bytes")
+        if len(set(request.key_ids)) != len(request.key_ids) or not all(
+            _UUID.match(k) for k in request.key_ids
+        ):
+            raise PeerRejected("key ids are distinct UUIDs")
+        count = len(request.key_ids)
+        now = self.clock()
+        with self.store.transaction() as tx:
+            if request.blocks is None:
+                if link.leader() != self.site_id:
+                    raise PeerRejected(f"{self.site_id} does not lead link {link.link_id}")
+                taken = tx.take_any_blocks(link.link_id, count)
+                if len(taken) < count:
+                    raise PoolExhausted(link.link_id, count, len(taken))
+                indices = [b.index for b in taken]
+                material = [
+                    self.wrapper.open(b.sealed, _block_context(link.link_id, b.index))
+                    for b in taken
+                ]
+            else:
+                named = request.blocks.indices
+                if link.leader() == self.site_id or named is None or request.blocks.hold_id:
+                    raise PeerRejected("only a link's leader names blocks, by index")
+                if len(named) != count:
+                    raise PeerRejected("the request names the wrong number of blocks")
+                indices = list(named)
+                material = self._take_named(tx, link.link_id, indices)
+            tx.add_keys(
+                [
+                    StoredKey(
+                        key_id=key_id,
+                        role=StoredRole.DELIVERY,
+                        master_sae=master.sae_id,
+                        slave_saes=(slave.sae_id,),
+                        pending_saes=(slave.sae_id,),
+                        size_bits=request.size_bits,
+                        origin_kme=caller_kme,
+                        created_s=now,
+                        sealed=self.wrapper.seal(
+                            block[: request.size_bits // 8], _key_context(key_id)
+                        ),
+                    )
+                    for key_id, block in zip(request.key_ids, material, strict=True)
+                ]
+            )
+        self.stats["key_blocks_consumed"] += count
+        self.stats["keys_reserved"] += count
+        self._levels[link.link_id] = max(0, self._levels.get(link.link_id, count) - count)
+        return StockedKeys(indices=indices)
+
+    def expire_holds(self) -> int:
+        """Erase the holds kept longer than ``HOLD_TTL_S`` (the follower's hop never came);
+        returns the blocks they held, which are wasted (``stats["hold_blocks_expired"]``)."""
+        with self.store.transaction() as tx:
+            old = tx.take_old_holds(self.clock() - HOLD_TTL_S)
+        blocks = 0
+        for hold_id, link, sealed in old:
+            try:
+                blocks += (
+                    len(self.wrapper.open(sealed, _hold_context(link, hold_id))) // BLOCK_BYTES
+                )
+            except CryptoError:
+                self.stats["holds_unreadable"] += 1
+        self.stats["holds_expired"] += len(old)
+        self.stats["hold_blocks_expired"] += blocks
+        return blocks
 
     def _deliver_to_site(
         self, delivery: _Delivery, site: str, site_slaves: list[str], keys: list[bytes] | None
@@ -520,8 +777,8 @@ class KME:
         now = self.clock()
 
         def write(tx: StoreTransaction) -> None:
-            for key_id in delivery.key_ids:
-                tx.add_key(
+            tx.add_keys(
+                [
                     StoredKey(
                         key_id=key_id,
                         role=StoredRole.ORIGIN,
@@ -532,7 +789,9 @@ class KME:
                         origin_kme=self.site_id,
                         created_s=now,
                     )
-                )
+                    for key_id in delivery.key_ids
+                ]
+            )
 
         return write
 
@@ -711,8 +970,8 @@ class KME:
 
     def _store_for_slaves(self, tx: StoreTransaction, hop: Hop, keys: list[bytes]) -> None:
         now = self.clock()
-        for hop_key, key in zip(hop.keys, keys, strict=True):
-            tx.add_key(
+        tx.add_keys(
+            [
                 StoredKey(
                     key_id=hop_key.key_id,
                     role=StoredRole.DELIVERY,
@@ -724,7 +983,9 @@ class KME:
                     created_s=now,
                     sealed=self.wrapper.seal(key, _key_context(hop_key.key_id)),
                 )
-            )
+                for hop_key, key in zip(hop.keys, keys, strict=True)
+            ]
+        )
 
     def dec_keys(
         self, caller_id: str, master_id: str, key_ids: Sequence[str]
@@ -799,9 +1060,9 @@ class KME:
         slave = self.directory.saes.get(notice.slave_sae)
         if slave is None or slave.site_id != caller_kme:
             raise PeerRejected(f"{notice.slave_sae} is not served by {caller_kme}")
-        erased = 0
         with self.store.transaction() as tx:
             rows = tx.lock_keys(notice.key_ids)
+            done: list[str] = []
             for row in rows.values():
                 if row.role is not StoredRole.ORIGIN or notice.slave_sae not in row.pending_saes:
                     continue
@@ -809,6 +1070,6 @@ class KME:
                 if pending:
                     tx.set_pending(row.key_id, pending)
                 else:
-                    tx.delete_key(row.key_id)
-                    erased += 1
-        return erased
+                    done.append(row.key_id)
+            # One statement for the whole batch (a notice names up to 1,024 keys).
+            return tx.delete_keys(done)

@@ -62,6 +62,25 @@ class Hop(_Message):
     created_s: float
 
 
+class StockKeys(_Message):
+    """The master's KME agrees keys in advance with the slave's KME over their direct link: one
+    key of ``size_bits`` (one block) per id, for one master/slave pair. ``blocks`` names the blocks
+    when the sender leads the link; without it, the receiver (the leader) takes them."""
+
+    link_id: Annotated[str, Field(min_length=3, max_length=200)]
+    master_sae: SAEId
+    slave_sae: SAEId
+    key_ids: Annotated[list[KeyId], Field(min_length=1, max_length=MAX_BLOCKS_PER_MESSAGE)]
+    size_bits: Annotated[int, Field(ge=8, le=256)]
+    blocks: BlockRef | None = None
+
+
+class StockedKeys(_Message):
+    """The block indices that make the keys, in the order of the request's ids."""
+
+    indices: list[int]
+
+
 class HopResult(_Message):
     """Blocks left in each link the hop and the hops after it used (for routing and status)."""
 

@@ -58,6 +58,10 @@ class StoredRole(enum.Enum):
     ORIGIN = "origin"
     #: At a slave's KME: the key itself, sealed, waiting for ``dec_keys``.
     DELIVERY = "delivery"
+    #: At a master's KME: a key agreed in advance with the slave's KME over a direct link (the
+    #: slave's KME already holds it as DELIVERY), sealed, not yet handed to the master. Issuing it
+    #: turns it into an ORIGIN record and erases the material.
+    STOCK = "stock"
 
 
 @dataclass(frozen=True, slots=True)

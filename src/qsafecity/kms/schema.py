@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -55,3 +56,6 @@ keys = Table(
     Column("created_s", Float, nullable=False),
     Column("sealed", LargeBinary, nullable=False),
 )
+
+#: A pair's keys agreed in advance (role "stock") are found by this index (migration 0002).
+Index("kms_keys_by_pair", keys.c.role, keys.c.master_sae, keys.c.slave_saes)

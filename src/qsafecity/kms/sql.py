@@ -179,24 +179,41 @@ class _SQLTransaction:
         ).first()
         return None if row is None else bytes(row[0])
 
+    def take_old_holds(self, created_before_s: float) -> list[tuple[str, str, bytes]]:
+        rows = self._c.execute(
+            delete(holds)
+            .where(holds.c.created_s < created_before_s)
+            .returning(holds.c.hold_id, holds.c.link_id, holds.c.sealed)
+        ).all()
+        return [(str(row[0]), str(row[1]), bytes(row[2])) for row in rows]
+
     def add_key(self, key: StoredKey) -> None:
+        self.add_keys([key])
+
+    def add_keys(self, new: Sequence[StoredKey]) -> None:
+        if not new:
+            return
         try:
             with self._c.begin_nested():
                 self._c.execute(
-                    insert(keys).values(
-                        key_id=key.key_id,
-                        role=key.role.value,
-                        master_sae=key.master_sae,
-                        slave_saes=_join(key.slave_saes),
-                        pending_saes=_join(key.pending_saes),
-                        size_bits=key.size_bits,
-                        origin_kme=key.origin_kme,
-                        created_s=key.created_s,
-                        sealed=key.sealed,
-                    )
+                    insert(keys),
+                    [
+                        {
+                            "key_id": key.key_id,
+                            "role": key.role.value,
+                            "master_sae": key.master_sae,
+                            "slave_saes": _join(key.slave_saes),
+                            "pending_saes": _join(key.pending_saes),
+                            "size_bits": key.size_bits,
+                            "origin_kme": key.origin_kme,
+                            "created_s": key.created_s,
+                            "sealed": key.sealed,
+                        }
+                        for key in new
+                    ],
                 )
         except IntegrityError:
-            raise DuplicateKey(f"key {key.key_id} exists") from None
+            raise DuplicateKey("a key id is taken") from None
 
     def lock_keys(self, key_ids: Sequence[str]) -> dict[str, StoredKey]:
         if not key_ids:
@@ -228,8 +245,82 @@ class _SQLTransaction:
         result = self._c.execute(delete(keys).where(keys.c.key_id == key_id))
         return bool(result.rowcount)
 
+    def delete_keys(self, key_ids: Sequence[str]) -> int:
+        if not key_ids:
+            return 0
+        result = self._c.execute(delete(keys).where(keys.c.key_id.in_(list(key_ids))))
+        return int(result.rowcount)
+
     def key_count(self) -> int:
         return int(self._c.execute(select(func.count()).select_from(keys)).scalar_one())
+
+    def _stock_where(self, master_sae: str, slave_sae: str) -> tuple[Any, ...]:
+        return (
+            keys.c.role == StoredRole.STOCK.value,
+            keys.c.master_sae == master_sae,
+            keys.c.slave_saes == slave_sae,
+        )
+
+    def issue_stock(
+        self, master_sae: str, slave_sae: str, count: int, now_s: float
+    ) -> list[StoredKey]:
+        if count <= 0:
+            return []
+        picked_query = select(keys.c.key_id, keys.c.sealed).where(
+            *self._stock_where(master_sae, slave_sae)
+        )
+        issued = {"role": StoredRole.ORIGIN.value, "sealed": b"", "created_s": now_s}
+        columns = (keys.c.key_id, keys.c.size_bits, keys.c.origin_kme)
+        if self._postgres:
+            # One round trip: lock what no other worker is issuing, turn it into origin records
+            # and return the material it had (the CTE's copy of the row, from before the update).
+            picked = picked_query.limit(count).with_for_update(skip_locked=True).cte("picked")
+            rows: list[tuple[Any, ...]] = [
+                tuple(row)
+                for row in self._c.execute(
+                    update(keys)
+                    .where(keys.c.key_id == picked.c.key_id)
+                    .values(**issued)
+                    .returning(*columns, picked.c.sealed)
+                ).all()
+            ]
+        else:
+            # SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE).
+            found = {
+                str(row[0]): bytes(row[1])
+                for row in self._c.execute(picked_query.limit(count)).all()
+            }
+            if not found:
+                return []
+            rows = [
+                (*row, found[row[0]])
+                for row in self._c.execute(
+                    update(keys)
+                    .where(keys.c.key_id.in_(list(found)))
+                    .values(**issued)
+                    .returning(*columns)
+                ).all()
+            ]
+        return [
+            StoredKey(
+                key_id=str(row[0]),
+                role=StoredRole.STOCK,
+                master_sae=master_sae,
+                slave_saes=(slave_sae,),
+                pending_saes=(slave_sae,),
+                size_bits=int(row[1]),
+                origin_kme=str(row[2]),
+                created_s=now_s,
+                sealed=bytes(row[3]),
+            )
+            for row in rows
+        ]
+
+    def stock_count(self, master_sae: str, slave_sae: str) -> int:
+        query = (
+            select(func.count()).select_from(keys).where(*self._stock_where(master_sae, slave_sae))
+        )
+        return int(self._c.execute(query).scalar_one())
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from qsafecity.errors import KeyManagementError
-from qsafecity.kms.model import Block, StoredKey
+from qsafecity.kms.model import Block, StoredKey, StoredRole
 
 
 class MissingBlocks(KeyManagementError):
@@ -68,8 +68,16 @@ class StoreTransaction(Protocol):
 
     def take_hold(self, hold_id: str, link_id: str) -> bytes | None: ...
 
+    def take_old_holds(self, created_before_s: float) -> list[tuple[str, str, bytes]]:
+        """Remove and return the holds made before ``created_before_s``: (hold, link, sealed)."""
+        ...
+
     def add_key(self, key: StoredKey) -> None:
         """Store a key record; ``DuplicateKey`` if the id is taken."""
+        ...
+
+    def add_keys(self, new: Sequence[StoredKey]) -> None:
+        """Store several key records at once (one round trip); ``DuplicateKey`` if an id is taken."""
         ...
 
     def lock_keys(self, key_ids: Sequence[str]) -> dict[str, StoredKey]:
@@ -80,7 +88,21 @@ class StoreTransaction(Protocol):
 
     def delete_key(self, key_id: str) -> bool: ...
 
+    def delete_keys(self, key_ids: Sequence[str]) -> int:
+        """Delete these records (one round trip); how many there were."""
+        ...
+
     def key_count(self) -> int: ...
+
+    def issue_stock(
+        self, master_sae: str, slave_sae: str, count: int, now_s: float
+    ) -> list[StoredKey]:
+        """Take up to ``count`` STOCK keys of the pair (skipping locked ones), turn each into an
+        ORIGIN record without key material (``created_s`` = ``now_s``) and return them as they
+        were (with their sealed material)."""
+        ...
+
+    def stock_count(self, master_sae: str, slave_sae: str) -> int: ...
 
 
 class KeyStore(Protocol):
@@ -158,15 +180,24 @@ class _MemoryTransaction:
         holds = self._store.holds
         if (hold_id, link_id) in holds:
             raise DuplicateKey(f"hold {hold_id} exists")
-        holds[hold_id, link_id] = sealed
+        holds[hold_id, link_id] = (sealed, created_s)
         self.undo.append(lambda: holds.pop((hold_id, link_id), None))
 
     def take_hold(self, hold_id: str, link_id: str) -> bytes | None:
         holds = self._store.holds
-        sealed = holds.pop((hold_id, link_id), None)
-        if sealed is not None:
-            self.undo.append(lambda: holds.__setitem__((hold_id, link_id), sealed))
-        return sealed
+        held = holds.pop((hold_id, link_id), None)
+        if held is None:
+            return None
+        self.undo.append(lambda: holds.__setitem__((hold_id, link_id), held))
+        return held[0]
+
+    def take_old_holds(self, created_before_s: float) -> list[tuple[str, str, bytes]]:
+        holds = self._store.holds
+        old = {k: v for k, v in holds.items() if v[1] < created_before_s}
+        for k in old:
+            del holds[k]
+        self.undo.append(lambda: holds.update(old))
+        return [(hold_id, link_id, sealed) for (hold_id, link_id), (sealed, _) in old.items()]
 
     def add_key(self, key: StoredKey) -> None:
         keys = self._store.keys
@@ -174,6 +205,12 @@ class _MemoryTransaction:
             raise DuplicateKey(f"key {key.key_id} exists")
         keys[key.key_id] = key
         self.undo.append(lambda: keys.pop(key.key_id, None))
+
+    def add_keys(self, new: Sequence[StoredKey]) -> None:
+        if len({k.key_id for k in new}) != len(new):
+            raise DuplicateKey("a key id is named twice")
+        for key in new:
+            self.add_key(key)
 
     def lock_keys(self, key_ids: Sequence[str]) -> dict[str, StoredKey]:
         keys = self._store.keys
@@ -193,8 +230,33 @@ class _MemoryTransaction:
         self.undo.append(lambda: keys.__setitem__(key_id, old))
         return True
 
+    def delete_keys(self, key_ids: Sequence[str]) -> int:
+        return sum(self.delete_key(key_id) for key_id in key_ids)
+
     def key_count(self) -> int:
         return len(self._store.keys)
+
+    def _stock_of(self, master_sae: str, slave_sae: str) -> list[StoredKey]:
+        return [
+            k
+            for k in self._store.keys.values()
+            if k.role is StoredRole.STOCK
+            and k.master_sae == master_sae
+            and k.slave_saes == (slave_sae,)
+        ]
+
+    def issue_stock(
+        self, master_sae: str, slave_sae: str, count: int, now_s: float
+    ) -> list[StoredKey]:
+        keys = self._store.keys
+        taken = self._stock_of(master_sae, slave_sae)[: max(count, 0)]
+        for key in taken:
+            keys[key.key_id] = replace(key, role=StoredRole.ORIGIN, sealed=b"", created_s=now_s)
+        self.undo.append(lambda: keys.update((k.key_id, k) for k in taken))
+        return taken
+
+    def stock_count(self, master_sae: str, slave_sae: str) -> int:
+        return len(self._stock_of(master_sae, slave_sae))
 
 
 class MemoryKeyStore:
@@ -203,7 +265,8 @@ class MemoryKeyStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.pools: dict[str, _Pool] = {}
-        self.holds: dict[tuple[str, str], bytes] = {}
+        #: (hold id, link id) -> (sealed material, created_s)
+        self.holds: dict[tuple[str, str], tuple[bytes, float]] = {}
         self.keys: dict[str, StoredKey] = {}
 
     @contextmanager
