@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from qsafecity.live.bus import InMemoryBus
 from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ManualClock
-from qsafecity.live.crypto_protection import CryptoProtector
 from qsafecity.live.options import QKDScope
 from qsafecity.live.storage import Store
-from qsafecity.manifests import load_city
+from tests.live.harness import running_city
 
 
 @pytest.fixture
@@ -29,15 +27,5 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def fake_city(store: Store) -> Iterator[tuple[LiveCity, ManualClock]]:
-    clock = ManualClock()
-    city = LiveCity(
-        load_city(None),
-        bus=InMemoryBus(),
-        store=store,
-        protector=CryptoProtector(clock),
-        clock=clock,
-        scope=QKDScope.DARK_FIBRE,
-    )
-    city.start()
-    yield city, clock
-    city.stop()
+    with running_city(store, scope=QKDScope.DARK_FIBRE) as started:
+        yield started

@@ -8,6 +8,8 @@ from qsafecity.live.alerts import Cause
 from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ManualClock
 from qsafecity.live.links import LinkState
+from qsafecity.live.options import QKDScope
+from tests.live.harness import running_city
 
 
 def run(city: LiveCity, clock: ManualClock, seconds: float, step_s: float = 1.0) -> None:
@@ -192,22 +194,7 @@ def test_no_valid_reading_is_lost_across_a_gateway_restart(fake_city) -> None:
 
 
 def test_the_planned_network_gives_every_critical_service_qkd(store) -> None:
-    from qsafecity.live.bus import InMemoryBus
-    from qsafecity.live.crypto_protection import CryptoProtector
-    from qsafecity.live.options import QKDScope
-    from qsafecity.manifests import load_city
-
-    clock = ManualClock()
-    city = LiveCity(
-        load_city(None),
-        bus=InMemoryBus(),
-        store=store,
-        protector=CryptoProtector(clock),
-        clock=clock,
-        scope=QKDScope.PLAN,
-    )
-    city.start()
-    try:
+    with running_city(store, scope=QKDScope.PLAN) as (city, clock):
         run(city, clock, 2)
         snapshot = city.snapshot()
         plan = snapshot["plan"]
@@ -218,8 +205,6 @@ def test_the_planned_network_gives_every_critical_service_qkd(store) -> None:
         drawn = {frozenset((link["a"], link["b"])) for link in snapshot["links"] if link["qkd"]}
         assert drawn == {frozenset((link.a, link.b)) for link in city.links}
         assert not city.alerts.find(Cause.QKD_LOST)
-    finally:
-        city.stop()
 
 
 def test_made_up_topics_are_refused_under_one_name(fake_city) -> None:
@@ -270,29 +255,12 @@ services:
 def test_a_city_without_qkd_links_runs_critical_traffic_on_pqc_and_loses_nothing(
     tmp_path, store
 ) -> None:
-    from qsafecity.live.bus import InMemoryBus
-    from qsafecity.live.crypto_protection import CryptoProtector
-    from qsafecity.live.options import QKDScope
-    from qsafecity.manifests import load_city
-
     manifest = tmp_path / "tiny.yaml"
     manifest.write_text(TINY_CITY, encoding="utf-8")
-    clock = ManualClock()
-    city = LiveCity(
-        load_city(manifest),
-        bus=InMemoryBus(),
-        store=store,
-        protector=CryptoProtector(clock),
-        clock=clock,
-        scope=QKDScope.MANIFEST,
-    )
-    city.start()
-    try:
+    with running_city(store, scope=QKDScope.MANIFEST, manifest=manifest) as (city, clock):
         run(city, clock, 5)
         assert city.store.reading_counts() == {"cams": 5, "dispatch": 5}
         assert city.store.rejection_counts() == {}
         assert city.fleet.devices[("cams", "cams@a")].protection == "pqc (within the site)"
         assert city.fleet.devices[("dispatch", "dispatch@a")].protection == "pqc (no QKD route)"
         assert [a.subject for a in city.alerts.find(Cause.QKD_LOST)] == ["dispatch"]
-    finally:
-        city.stop()

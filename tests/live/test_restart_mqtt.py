@@ -11,10 +11,9 @@ import pytest
 from qsafecity.live.bus import EmbeddedBroker, MQTTBus
 from qsafecity.live.city import LiveCity
 from qsafecity.live.clock import ManualClock
-from qsafecity.live.crypto_protection import CryptoProtector
 from qsafecity.live.options import QKDScope
 from qsafecity.live.storage import Store
-from qsafecity.manifests import load_city
+from tests.live.harness import running_city
 
 
 @pytest.fixture
@@ -50,17 +49,7 @@ def _gateway_rejections(city: LiveCity) -> dict[str, dict[str, int]]:
 
 
 def restart_and_check(url: str, store: Store) -> None:
-    clock = ManualClock()
-    city = LiveCity(
-        load_city(None),
-        bus=MQTTBus(url),
-        store=store,
-        protector=CryptoProtector(clock),
-        clock=clock,
-        scope=QKDScope.MANIFEST,
-    )
-    city.start()
-    try:
+    with running_city(store, scope=QKDScope.MANIFEST, bus=MQTTBus(url)) as (city, clock):
         for _ in range(3):
             clock.advance(1.0)
             city.step()
@@ -85,8 +74,6 @@ def restart_and_check(url: str, store: Store) -> None:
                 _gateway_rejections(city),
             )
         assert city.fleet.unacknowledged() == 0
-    finally:
-        city.stop()
 
 
 def test_gateway_restart_loses_nothing_on_the_embedded_broker(embedded_url: str, store) -> None:

@@ -5,6 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from qsafecity.city import CityManifest
+from qsafecity.network import StepKeyRateModel
+from qsafecity.planning import CostInputs
+
+#: Round numbers make the optimum easy to write down: no operation cost, no discounting.
+COSTS = CostInputs(
+    qkd_device_pair=100.0,
+    trusted_node=50.0,
+    new_fibre_per_km=1_000.0,
+    leased_fibre_per_km_year=0.0,
+    operation_percent_per_year=0.0,
+    pqc_migration_per_service=10.0,
+    trunk_access_per_link_year=0.0,
+)
+#: Every link up to 120 km carries 1,000 bit/s of key; longer ones need a trusted node.
+MODEL = StepKeyRateModel(rate_bps=1_000.0, reach_km=120.0)
 
 
 def city(

@@ -7,21 +7,10 @@ from typing import Any
 import pytest
 
 from qsafecity.city import CityManifest
-from qsafecity.network import StepKeyRateModel
-from qsafecity.planning import CostInputs, PlanningProblem, forecast_risk, plan_city, prepare
+from qsafecity.planning import PlanningProblem, forecast_risk, plan_city, prepare
 from qsafecity.planning.sweep import Scenario, scenarios_of, sweep
 from qsafecity.risk import forecast_from_table
-
-COSTS = CostInputs(
-    qkd_device_pair=100.0,
-    trusted_node=50.0,
-    new_fibre_per_km=1_000.0,
-    leased_fibre_per_km_year=0.0,
-    operation_percent_per_year=0.0,
-    pqc_migration_per_service=10.0,
-    trunk_access_per_link_year=0.0,
-)
-MODEL = StepKeyRateModel(rate_bps=1_000.0, reach_km=120.0)
+from tests.planning.cities import COSTS, MODEL
 
 #: A CRQC is unlikely before 2040 and likely (90 %) from 2050: only long-lived data is exposed.
 LATE = forecast_from_table({2040: 0.0, 2050: 0.9}, "late")

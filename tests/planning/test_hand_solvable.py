@@ -6,20 +6,8 @@ import pytest
 
 from qsafecity.errors import InputError
 from qsafecity.network import StepKeyRateModel
-from qsafecity.planning import CostInputs, plan_city, prepare
-from tests.planning.cities import chain, city, star
-
-# Round numbers make the optimum easy to write down: no operation cost, no discounting.
-COSTS = CostInputs(
-    qkd_device_pair=100.0,
-    trusted_node=50.0,
-    new_fibre_per_km=1_000.0,
-    leased_fibre_per_km_year=0.0,
-    operation_percent_per_year=0.0,
-    pqc_migration_per_service=10.0,
-    trunk_access_per_link_year=0.0,
-)
-MODEL = StepKeyRateModel(rate_bps=1_000.0, reach_km=120.0)
+from qsafecity.planning import plan_city, prepare
+from tests.planning.cities import COSTS, MODEL, chain, city, star
 
 
 def test_chain_needs_one_trusted_node() -> None:

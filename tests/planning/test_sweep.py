@@ -7,24 +7,13 @@ import logging
 import pytest
 from distributed import LocalCluster
 
-from qsafecity.network import StepKeyRateModel
-from qsafecity.planning import CostInputs, prepare
+from qsafecity.planning import prepare
 from qsafecity.planning.sweep import SweepPoint, sweep_budgets
-from tests.planning.cities import star
-
-COSTS = CostInputs(
-    qkd_device_pair=100.0,
-    trusted_node=50.0,
-    new_fibre_per_km=1_000.0,
-    leased_fibre_per_km_year=0.0,
-    operation_percent_per_year=0.0,
-    pqc_migration_per_service=10.0,
-    trunk_access_per_link_year=0.0,
-)
+from tests.planning.cities import COSTS, MODEL, star
 
 
 def test_local_sweep_covers_more_with_more_budget() -> None:
-    problem = prepare(star(3), StepKeyRateModel(1_000.0, 120.0), COSTS, horizon_years=1)
+    problem = prepare(star(3), MODEL, COSTS, horizon_years=1)
     seen: list[SweepPoint] = []
     points = sweep_budgets(problem, [30.0, 140.0, 240.0, 340.0], on_done=seen.append)
     assert [p.budget for p in points] == [30.0, 140.0, 240.0, 340.0]
@@ -34,7 +23,7 @@ def test_local_sweep_covers_more_with_more_budget() -> None:
 
 
 def test_sweep_on_a_given_scheduler() -> None:
-    problem = prepare(star(2), StepKeyRateModel(1_000.0, 120.0), COSTS, horizon_years=1)
+    problem = prepare(star(2), MODEL, COSTS, horizon_years=1)
     with LocalCluster(
         n_workers=1, processes=False, dashboard_address=None, silence_logs=logging.ERROR
     ) as cluster:
