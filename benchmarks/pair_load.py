@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -185,4 +186,9 @@ def run_pairs(
 
 
 if __name__ == "__main__":
-    print(json.dumps(_one_process(*json.loads(sys.argv[1]))))
+    report = memoryview(json.dumps(_one_process(*json.loads(sys.argv[1]))).encode())
+    # One os.write loop, not print: under PYTHONUNBUFFERED, after the event loop has run, a print
+    # over the pipe's 64 KiB was cut short without an error (a partial write is not retried).
+    os.set_blocking(sys.stdout.fileno(), True)
+    while report:
+        report = report[os.write(sys.stdout.fileno(), report) :]

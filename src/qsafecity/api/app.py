@@ -72,17 +72,31 @@ class _Refiller:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="kme-refill", daemon=True)
         self.stocker = threading.Thread(target=self._stock, name="kme-stock", daemon=True)
+        self.notifier = threading.Thread(target=self._notify, name="kme-notices", daemon=True)
         self.healthy = False
 
     def start(self) -> None:
         self.thread.start()
         self.stocker.start()
+        self.notifier.start()
 
     def join(self) -> None:
         self.stop.set()
         self.kme.stock_wanted.set()
+        self.kme.notices_wanted.set()
         self.thread.join(timeout=5)
         self.stocker.join(timeout=5)
+        self.notifier.join(timeout=5)
+        # What the notifier had not sent yet: the master KMEs erase their records now.
+        self.kme.send_delivery_notices()
+
+    def _notify(self) -> None:
+        """Sends the delivery notices ``dec_keys`` queued (``KME.notice_delay_s``), in batches."""
+        while not self.stop.is_set():
+            self.kme.notices_wanted.wait(0.5)
+            # Gather what comes in meanwhile into the same requests.
+            self.stop.wait(self.kme.notice_delay_s)
+            self.kme.send_delivery_notices()
 
     def _run(self) -> None:
         swept = time.monotonic()

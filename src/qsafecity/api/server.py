@@ -141,6 +141,10 @@ def _audit(event: str, fields: MutableMapping[str, object] | Any) -> None:
     audit_log.info(orjson.dumps(record).decode())
 
 
+#: A served KME sends its delivery notices in batches gathered over this long (``KME.notice_delay_s``).
+NOTICE_DELAY_S = 0.05
+
+
 def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
     """The KME of ``config`` and the function that releases what it holds."""
     config.check()
@@ -176,6 +180,7 @@ def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
         clock=time.time,
         limits=KMELimits(max_key_count=config.max_key_count),
         audit=_audit,
+        notice_delay_s=NOTICE_DELAY_S,
     )
 
     def release() -> None:

@@ -23,6 +23,8 @@ from alembic.config import Config
 from sqlalchemy import (
     Connection,
     Engine,
+    Integer,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -64,6 +66,73 @@ def _join(saes: Sequence[str]) -> str:
 
 def _split(text: str) -> tuple[str, ...]:
     return tuple(text.split("\n")) if text else ()
+
+
+# The statements of the hot paths, built once: building a Core statement and its cache key costs
+# about as much Python time as executing it (measured: 285 µs against 139 µs CPU per DELETE).
+_STOCK_OF_PAIR: Final = (
+    keys.c.role == StoredRole.STOCK.value,
+    keys.c.master_sae == bindparam("master"),
+    keys.c.slave_saes == bindparam("slave"),
+)
+_PICK_STOCK: Final = (
+    select(keys.c.key_id, keys.c.sealed)
+    .where(*_STOCK_OF_PAIR)
+    .limit(bindparam("count", type_=Integer))
+)
+_ISSUED: Final = {
+    "role": StoredRole.ORIGIN.value,
+    "sealed": b"",
+    "created_s": bindparam("now_s"),
+}
+_ISSUED_COLUMNS: Final = (keys.c.key_id, keys.c.size_bits, keys.c.origin_kme)
+_PICKED_STOCK: Final = _PICK_STOCK.with_for_update(skip_locked=True).cte("picked")
+#: PostgreSQL: lock what no other worker is issuing, turn it into origin records and return the
+#: material it had (the CTE's copy of the row, from before the update), in one round trip.
+_ISSUE_STOCK_POSTGRES: Final = (
+    update(keys)
+    .where(keys.c.key_id == _PICKED_STOCK.c.key_id)
+    .values(**_ISSUED)
+    .returning(*_ISSUED_COLUMNS, _PICKED_STOCK.c.sealed)
+)
+_ISSUE_STOCK_SQLITE: Final = (
+    update(keys)
+    .where(keys.c.key_id.in_(bindparam("key_ids", expanding=True)))
+    .values(**_ISSUED)
+    .returning(*_ISSUED_COLUMNS)
+)
+_STOCK_COUNT: Final = select(func.count()).select_from(keys).where(*_STOCK_OF_PAIR)
+_TAKE_LAST_DELIVERIES: Final = (
+    delete(keys)
+    .where(
+        keys.c.key_id.in_(bindparam("key_ids", expanding=True)),
+        keys.c.role == StoredRole.DELIVERY.value,
+        keys.c.master_sae == bindparam("master"),
+        keys.c.pending_saes == bindparam("slave"),
+    )
+    .returning(keys)
+)
+_SELECT_KEYS: Final = (
+    select(keys)
+    .where(keys.c.key_id.in_(bindparam("key_ids", expanding=True)))
+    .order_by(keys.c.key_id)
+)
+_LOCK_KEYS: Final = _SELECT_KEYS.with_for_update()
+_DELETE_KEYS: Final = delete(keys).where(keys.c.key_id.in_(bindparam("key_ids", expanding=True)))
+
+
+def _stored_key(row: Any) -> StoredKey:
+    return StoredKey(
+        key_id=row["key_id"],
+        role=StoredRole(row["role"]),
+        master_sae=row["master_sae"],
+        slave_saes=_split(row["slave_saes"]),
+        pending_saes=_split(row["pending_saes"]),
+        size_bits=int(row["size_bits"]),
+        origin_kme=row["origin_kme"],
+        created_s=float(row["created_s"]),
+        sealed=bytes(row["sealed"]),
+    )
 
 
 class _SQLTransaction:
@@ -218,23 +287,22 @@ class _SQLTransaction:
     def lock_keys(self, key_ids: Sequence[str]) -> dict[str, StoredKey]:
         if not key_ids:
             return {}
-        query = select(keys).where(keys.c.key_id.in_(list(key_ids))).order_by(keys.c.key_id)
-        if self._postgres:
-            query = query.with_for_update()
-        found: dict[str, StoredKey] = {}
-        for row in self._c.execute(query).mappings():
-            found[row["key_id"]] = StoredKey(
-                key_id=row["key_id"],
-                role=StoredRole(row["role"]),
-                master_sae=row["master_sae"],
-                slave_saes=_split(row["slave_saes"]),
-                pending_saes=_split(row["pending_saes"]),
-                size_bits=int(row["size_bits"]),
-                origin_kme=row["origin_kme"],
-                created_s=float(row["created_s"]),
-                sealed=bytes(row["sealed"]),
-            )
-        return found
+        query = _LOCK_KEYS if self._postgres else _SELECT_KEYS
+        rows = self._c.execute(query, {"key_ids": list(key_ids)}).mappings()
+        return {row["key_id"]: _stored_key(row) for row in rows}
+
+    def take_last_deliveries(
+        self, key_ids: Sequence[str], master_sae: str, slave_sae: str
+    ) -> list[StoredKey]:
+        if not key_ids:
+            return []
+        # One DELETE … RETURNING: on PostgreSQL it locks each row it deletes, and a concurrent
+        # delivery of the same key waits for this one, then finds the row gone.
+        rows = self._c.execute(
+            _TAKE_LAST_DELIVERIES,
+            {"key_ids": list(key_ids), "master": master_sae, "slave": slave_sae},
+        ).mappings()
+        return [_stored_key(row) for row in rows]
 
     def set_pending(self, key_id: str, pending_saes: tuple[str, ...]) -> None:
         self._c.execute(
@@ -248,57 +316,38 @@ class _SQLTransaction:
     def delete_keys(self, key_ids: Sequence[str]) -> int:
         if not key_ids:
             return 0
-        result = self._c.execute(delete(keys).where(keys.c.key_id.in_(list(key_ids))))
+        result = self._c.execute(_DELETE_KEYS, {"key_ids": list(key_ids)})
         return int(result.rowcount)
 
     def key_count(self) -> int:
         return int(self._c.execute(select(func.count()).select_from(keys)).scalar_one())
-
-    def _stock_where(self, master_sae: str, slave_sae: str) -> tuple[Any, ...]:
-        return (
-            keys.c.role == StoredRole.STOCK.value,
-            keys.c.master_sae == master_sae,
-            keys.c.slave_saes == slave_sae,
-        )
 
     def issue_stock(
         self, master_sae: str, slave_sae: str, count: int, now_s: float
     ) -> list[StoredKey]:
         if count <= 0:
             return []
-        picked_query = select(keys.c.key_id, keys.c.sealed).where(
-            *self._stock_where(master_sae, slave_sae)
-        )
-        issued = {"role": StoredRole.ORIGIN.value, "sealed": b"", "created_s": now_s}
-        columns = (keys.c.key_id, keys.c.size_bits, keys.c.origin_kme)
+        pair = {"master": master_sae, "slave": slave_sae}
+        rows: list[tuple[Any, ...]]
         if self._postgres:
-            # One round trip: lock what no other worker is issuing, turn it into origin records
-            # and return the material it had (the CTE's copy of the row, from before the update).
-            picked = picked_query.limit(count).with_for_update(skip_locked=True).cte("picked")
-            rows: list[tuple[Any, ...]] = [
+            rows = [
                 tuple(row)
                 for row in self._c.execute(
-                    update(keys)
-                    .where(keys.c.key_id == picked.c.key_id)
-                    .values(**issued)
-                    .returning(*columns, picked.c.sealed)
+                    _ISSUE_STOCK_POSTGRES, {**pair, "count": count, "now_s": now_s}
                 ).all()
             ]
         else:
             # SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE).
             found = {
                 str(row[0]): bytes(row[1])
-                for row in self._c.execute(picked_query.limit(count)).all()
+                for row in self._c.execute(_PICK_STOCK, {**pair, "count": count}).all()
             }
             if not found:
                 return []
             rows = [
                 (*row, found[row[0]])
                 for row in self._c.execute(
-                    update(keys)
-                    .where(keys.c.key_id.in_(list(found)))
-                    .values(**issued)
-                    .returning(*columns)
+                    _ISSUE_STOCK_SQLITE, {"key_ids": list(found), "now_s": now_s}
                 ).all()
             ]
         return [
@@ -317,10 +366,9 @@ class _SQLTransaction:
         ]
 
     def stock_count(self, master_sae: str, slave_sae: str) -> int:
-        query = (
-            select(func.count()).select_from(keys).where(*self._stock_where(master_sae, slave_sae))
+        return int(
+            self._c.execute(_STOCK_COUNT, {"master": master_sae, "slave": slave_sae}).scalar_one()
         )
-        return int(self._c.execute(query).scalar_one())
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -86,6 +86,15 @@ class StoreTransaction(Protocol):
 
     def set_pending(self, key_id: str, pending_saes: tuple[str, ...]) -> None: ...
 
+    def take_last_deliveries(
+        self, key_ids: Sequence[str], master_sae: str, slave_sae: str
+    ) -> list[StoredKey]:
+        """Remove and return (locked, in one round trip) the DELIVERY records among ``key_ids``
+        that ``master_sae`` issued and that wait for ``slave_sae`` alone, i.e. the common case
+        of ``dec_keys``. Records in any other state are left alone; the caller, finding fewer
+        records than ids, rolls the transaction back and looks at each record in turn."""
+        ...
+
     def delete_key(self, key_id: str) -> bool: ...
 
     def delete_keys(self, key_ids: Sequence[str]) -> int:
@@ -221,6 +230,23 @@ class _MemoryTransaction:
         old = keys[key_id]
         keys[key_id] = replace(old, pending_saes=pending_saes)
         self.undo.append(lambda: keys.__setitem__(key_id, old))
+
+    def take_last_deliveries(
+        self, key_ids: Sequence[str], master_sae: str, slave_sae: str
+    ) -> list[StoredKey]:
+        keys = self._store.keys
+        taken: list[StoredKey] = []
+        for key_id in key_ids:
+            record = keys.get(key_id)
+            if (
+                record is not None
+                and record.role is StoredRole.DELIVERY
+                and record.master_sae == master_sae
+                and record.pending_saes == (slave_sae,)
+            ):
+                self.delete_key(key_id)
+                taken.append(record)
+        return taken
 
     def delete_key(self, key_id: str) -> bool:
         keys = self._store.keys
