@@ -240,3 +240,72 @@ def test_keys_are_deleted_in_one_batch(store: KeyStore) -> None:
         assert tx.delete_keys([]) == 0
     with store.transaction() as tx:
         assert set(tx.lock_keys(["k1", "k2", "k3"])) == {"k2"}
+
+
+def test_stock_issued_at_once_is_all_or_nothing(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_keys([_stock(f"k{i}") for i in range(3)])
+    assert store.issue_stock_at_once("m", "s1", 5, 256, 9.0) == []
+    assert store.issue_stock_at_once("m", "s1", 1, 128, 9.0) == []  # no key of that size
+    assert store.issue_stock_at_once("m", "s2", 1, 256, 9.0) == []  # another pair
+    with store.transaction() as tx:
+        assert tx.stock_count("m", "s1") == 3  # the refusals took nothing
+    issued = store.issue_stock_at_once("m", "s1", 2, 256, 9.0)
+    assert len(issued) == 2
+    assert all(k.sealed == f"material-{k.key_id}".encode() for k in issued)
+    with store.transaction() as tx:
+        assert tx.stock_count("m", "s1") == 1
+        records = tx.lock_keys([k.key_id for k in issued])
+    assert {(r.role, r.sealed, r.created_s) for r in records.values()} == {
+        (StoredRole.ORIGIN, b"", 9.0)
+    }
+
+
+def test_keys_delivered_at_once_are_all_or_nothing(store: KeyStore) -> None:
+    last = [_key(f"k{i}", pending=("s1",)) for i in range(3)]
+    with store.transaction() as tx:
+        tx.add_keys([*last, _key("multi", pending=("s1", "s2"))])
+    calls: list[str] = []
+
+    def committing() -> None:
+        calls.append("committing")
+
+    # A missing id, a key still waiting for another slave, a wrong master or slave: nothing.
+    for ids, master, slave in (
+        (["k0", "nope"], "m", "s1"),
+        (["k0", "multi"], "m", "s1"),
+        (["k0"], "other", "s1"),
+        (["k0"], "m", "s2"),
+    ):
+        assert store.deliver_at_once(ids, master, slave, committing) is None
+    with store.transaction() as tx:
+        assert set(tx.lock_keys(["k0", "k1", "k2", "multi"])) == {"k0", "k1", "k2", "multi"}
+    calls.clear()
+    taken = store.deliver_at_once(["k2", "k0"], "m", "s1", committing)
+    assert taken is not None
+    assert sorted(k.key_id for k in taken) == ["k0", "k2"]
+    assert all(k.sealed == b"sealed-bytes" for k in taken)
+    assert calls == ["committing"]  # before the commit, once
+    with store.transaction() as tx:
+        assert set(tx.lock_keys(["k0", "k1", "k2", "multi"])) == {"k1", "multi"}
+    assert store.deliver_at_once(["k0"], "m", "s1", committing) is None  # exactly once
+
+
+def test_concurrent_deliveries_of_one_key_hand_it_out_once(store: KeyStore) -> None:
+    with store.transaction() as tx:
+        tx.add_keys([_key(f"k{i:03}", pending=("s1",)) for i in range(40)])
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def deliver() -> None:
+        for i in range(40):
+            taken = store.deliver_at_once([f"k{i:03}"], "m", "s1", lambda: None)
+            with lock:
+                got.extend(k.key_id for k in taken or [])
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(got) == [f"k{i:03}" for i in range(40)]

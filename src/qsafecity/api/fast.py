@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
+import anyio
 import anyio.to_thread
 import orjson
 from starlette.requests import HTTPConnection
@@ -29,6 +30,7 @@ from qsafecity.api.identity import caller_identity
 from qsafecity.api.metrics import KMEMetrics
 from qsafecity.errors import QSafeCityError
 from qsafecity.kms.kme import KME, DeliveredKey, KeyRequest
+from qsafecity.kms.sql import POOL_SIZE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -92,6 +94,9 @@ class FastKeyRoutes:
         self.kme = kme
         self.metrics = metrics
         self.insecure_dev = insecure_dev
+        # As many requests in threads at once as the store has connections: more would only
+        # wait for one, holding a thread.
+        self.limiter = anyio.CapacityLimiter(POOL_SIZE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = None
@@ -119,7 +124,10 @@ class FastKeyRoutes:
         endpoint, work = call
         started = time.perf_counter()
         try:
-            status, body = 200, _container(await anyio.to_thread.run_sync(work))
+            status, body = (
+                200,
+                _container(await anyio.to_thread.run_sync(work, limiter=self.limiter)),
+            )
         except QSafeCityError as error:
             text = str(error)
             status = status_for(error)

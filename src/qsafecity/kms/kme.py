@@ -108,10 +108,6 @@ class _NotPlain(Exception):
     """A ``dec_keys`` request is not the common case (rolls the one-statement attempt back)."""
 
 
-class _ShortStock(Exception):
-    """Not enough keys agreed in advance for a request (rolls the issuing transaction back)."""
-
-
 @dataclass(frozen=True, slots=True)
 class DeliveredKey:
     key_id: str
@@ -561,12 +557,8 @@ class KME:
         if link is None:
             return None
         self._demand[master, slave.sae_id] = self.clock()
-        try:
-            with self.store.transaction() as tx:
-                taken = tx.issue_stock(master, slave.sae_id, number, self.clock())
-                if len(taken) < number or any(k.size_bits != size for k in taken):
-                    raise _ShortStock
-        except _ShortStock:
+        taken = self.store.issue_stock_at_once(master, slave.sae_id, number, size, self.clock())
+        if not taken:
             self.stock_wanted.set()
             return None
         self.stats["keys_issued"] += number
@@ -1040,21 +1032,20 @@ class KME:
         self, caller_id: str, master_id: str, key_ids: Sequence[str]
     ) -> tuple[list[DeliveredKey], dict[str, list[str]]]:
         """The common case in one statement: every key exists, was issued by ``master_id`` and
-        waits for ``caller_id`` alone. Anything else raises ``_NotPlain`` (rolled back)."""
-        with self.store.transaction() as tx:
-            taken = {
-                row.key_id: row for row in tx.take_last_deliveries(key_ids, master_id, caller_id)
-            }
-            if len(taken) != len(key_ids):
-                raise _NotPlain
-            delivered: list[DeliveredKey] = []
-            origins: dict[str, list[str]] = {}
-            for key_id in key_ids:
-                row = taken[key_id]
-                key = self.wrapper.open(row.sealed, _key_context(key_id))
-                delivered.append(DeliveredKey(key_id, Secret(key)))
-                origins.setdefault(row.origin_kme, []).append(key_id)
-            self._audit_committing(caller_id, key_ids)
+        waits for ``caller_id`` alone. Anything else raises ``_NotPlain`` (nothing done)."""
+        rows = self.store.deliver_at_once(
+            key_ids, master_id, caller_id, lambda: self._audit_committing(caller_id, key_ids)
+        )
+        if rows is None:
+            raise _NotPlain
+        taken = {row.key_id: row for row in rows}
+        delivered: list[DeliveredKey] = []
+        origins: dict[str, list[str]] = {}
+        for key_id in key_ids:
+            row = taken[key_id]
+            key = self.wrapper.open(row.sealed, _key_context(key_id))
+            delivered.append(DeliveredKey(key_id, Secret(key)))
+            origins.setdefault(row.origin_kme, []).append(key_id)
         return delivered, origins
 
     def _deliver_each(

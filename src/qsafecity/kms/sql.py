@@ -13,7 +13,7 @@ The schema is created and upgraded by Alembic migrations shipped in ``kms/migrat
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -40,8 +40,17 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from qsafecity.errors import InputError, KeyManagementError
 from qsafecity.kms.model import Block, StoredKey, StoredRole
 from qsafecity.kms.schema import blocks, holds, keys, link_state
-from qsafecity.kms.store import DuplicateKey, LinkState, MissingBlocks, StoreTransaction
+from qsafecity.kms.store import (
+    DuplicateKey,
+    LinkState,
+    MissingBlocks,
+    StoreTransaction,
+    deliver_in_transaction,
+    issue_stock_in_transaction,
+)
 
+#: Connections each store keeps to PostgreSQL (and the most it opens).
+POOL_SIZE: Final = 12
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK: Final = zlib.crc32(b"qsafecity.kms migrations")
 
@@ -100,6 +109,44 @@ _ISSUE_STOCK_SQLITE: Final = (
     .where(keys.c.key_id.in_(bindparam("key_ids", expanding=True)))
     .values(**_ISSUED)
     .returning(*_ISSUED_COLUMNS)
+)
+# PostgreSQL, in autocommit (one round trip instead of three: no BEGIN, no COMMIT), so each
+# statement must be all or nothing on its own: it changes rows only when its locked CTE found
+# every row asked for (a CTE with FOR UPDATE, referenced twice, is evaluated once).
+_EXACT_STOCK: Final = (
+    select(keys.c.key_id, keys.c.sealed)
+    .where(*_STOCK_OF_PAIR, keys.c.size_bits == bindparam("want_size_bits"))
+    .limit(bindparam("count", type_=Integer))
+    .with_for_update(skip_locked=True)
+    .cte("exact_stock")
+)
+_ISSUE_EXACT_STOCK: Final = (
+    update(keys)
+    .where(
+        keys.c.key_id == _EXACT_STOCK.c.key_id,
+        select(func.count()).select_from(_EXACT_STOCK).scalar_subquery() == bindparam("count"),
+    )
+    .values(**_ISSUED)
+    .returning(*_ISSUED_COLUMNS, _EXACT_STOCK.c.sealed)
+)
+_LAST_DELIVERIES: Final = (
+    select(keys.c.key_id)
+    .where(
+        keys.c.key_id.in_(bindparam("key_ids", expanding=True)),
+        keys.c.role == StoredRole.DELIVERY.value,
+        keys.c.master_sae == bindparam("master"),
+        keys.c.pending_saes == bindparam("slave"),
+    )
+    .with_for_update()
+    .cte("last_deliveries")
+)
+_DELIVER_ALL: Final = (
+    delete(keys)
+    .where(
+        keys.c.key_id.in_(select(_LAST_DELIVERIES.c.key_id)),
+        select(func.count()).select_from(_LAST_DELIVERIES).scalar_subquery() == bindparam("number"),
+    )
+    .returning(keys)
 )
 _STOCK_COUNT: Final = select(func.count()).select_from(keys).where(*_STOCK_OF_PAIR)
 _TAKE_LAST_DELIVERIES: Final = (
@@ -401,12 +448,22 @@ def migrate(engine: Engine) -> None:
 class SQLKeyStore:
     """A key store in an SQL database (see the module docstring for the locking rules)."""
 
-    def __init__(self, url: str, *, pool_size: int = 8, run_migrations: bool = True) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = POOL_SIZE, run_migrations: bool = True
+    ) -> None:
         self.url = normalise_url(url)
         self.postgres = self.url.startswith("postgresql")
         try:
             if self.postgres:
-                self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+                # No overflow: an overflow connection is closed when it is returned, and opening
+                # the next one costs PostgreSQL a backend (fork, authentication, catalogue caches).
+                # Under load that churn took more server CPU than the key management itself;
+                # callers wait for a connection instead (the API limits its threads to the pool).
+                self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=0)
+                # The same pool; its connections in autocommit while checked out this way.
+                self._autocommit_engine = self.engine.execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
             else:
                 self.engine = create_engine(self.url)
                 _configure_sqlite(self.engine)
@@ -432,6 +489,67 @@ class SQLKeyStore:
 
     def transaction(self) -> AbstractContextManager[StoreTransaction]:
         return self._transaction()
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Connection]:
+        try:
+            with self._autocommit_engine.connect() as connection:
+                yield connection
+        except OperationalError as error:
+            raise KeyManagementError(
+                f"the key store database failed: {type(error.orig).__name__}"
+            ) from None
+
+    def issue_stock_at_once(
+        self, master_sae: str, slave_sae: str, count: int, size_bits: int, now_s: float
+    ) -> list[StoredKey]:
+        if not self.postgres:
+            return issue_stock_in_transaction(self, master_sae, slave_sae, count, size_bits, now_s)
+        if count <= 0:
+            return []
+        parameters = {
+            "master": master_sae,
+            "slave": slave_sae,
+            "want_size_bits": size_bits,
+            "count": count,
+            "now_s": now_s,
+        }
+        with self._autocommit() as connection:
+            rows = connection.execute(_ISSUE_EXACT_STOCK, parameters).all()
+        return [
+            StoredKey(
+                key_id=str(row[0]),
+                role=StoredRole.STOCK,
+                master_sae=master_sae,
+                slave_saes=(slave_sae,),
+                pending_saes=(slave_sae,),
+                size_bits=int(row[1]),
+                origin_kme=str(row[2]),
+                created_s=now_s,
+                sealed=bytes(row[3]),
+            )
+            for row in rows
+        ]
+
+    def deliver_at_once(
+        self,
+        key_ids: Sequence[str],
+        master_sae: str,
+        slave_sae: str,
+        before_commit: Callable[[], None],
+    ) -> list[StoredKey] | None:
+        if not self.postgres:
+            return deliver_in_transaction(self, key_ids, master_sae, slave_sae, before_commit)
+        parameters = {
+            "key_ids": list(key_ids),
+            "master": master_sae,
+            "slave": slave_sae,
+            "number": len(key_ids),
+        }
+        with self._autocommit() as connection:
+            before_commit()  # the statement commits as it runs
+            rows = connection.execute(_DELIVER_ALL, parameters).mappings().all()
+        return [_stored_key(row) for row in rows] if len(rows) == len(key_ids) else None
 
     def close(self) -> None:
         self.engine.dispose()

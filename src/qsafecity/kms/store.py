@@ -117,7 +117,63 @@ class StoreTransaction(Protocol):
 class KeyStore(Protocol):
     def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
 
+    def issue_stock_at_once(
+        self, master_sae: str, slave_sae: str, count: int, size_bits: int, now_s: float
+    ) -> list[StoredKey]:
+        """``issue_stock`` of exactly ``count`` keys of ``size_bits``, in a transaction of its
+        own, or nothing (an empty list) when the pair's stock cannot give them all."""
+        ...
+
+    def deliver_at_once(
+        self,
+        key_ids: Sequence[str],
+        master_sae: str,
+        slave_sae: str,
+        before_commit: Callable[[], None],
+    ) -> list[StoredKey] | None:
+        """``take_last_deliveries`` of all of ``key_ids``, in a transaction of its own, or
+        nothing (``None``) when any of them is in another state. ``before_commit`` is called
+        before the transaction may commit (it may then still do nothing)."""
+        ...
+
     def close(self) -> None: ...
+
+
+class _NotAll(Exception):
+    """Rolls back a transaction that could not do all it was asked (``*_at_once``)."""
+
+
+def issue_stock_in_transaction(
+    store: KeyStore, master_sae: str, slave_sae: str, count: int, size_bits: int, now_s: float
+) -> list[StoredKey]:
+    """``KeyStore.issue_stock_at_once`` with the transaction's own methods (all stores can)."""
+    try:
+        with store.transaction() as tx:
+            taken = tx.issue_stock(master_sae, slave_sae, count, now_s)
+            if len(taken) < count or any(k.size_bits != size_bits for k in taken):
+                raise _NotAll
+    except _NotAll:
+        return []
+    return taken
+
+
+def deliver_in_transaction(
+    store: KeyStore,
+    key_ids: Sequence[str],
+    master_sae: str,
+    slave_sae: str,
+    before_commit: Callable[[], None],
+) -> list[StoredKey] | None:
+    """``KeyStore.deliver_at_once`` with the transaction's own methods (all stores can)."""
+    try:
+        with store.transaction() as tx:
+            taken = tx.take_last_deliveries(key_ids, master_sae, slave_sae)
+            if len(taken) != len(key_ids):
+                raise _NotAll
+            before_commit()
+    except _NotAll:
+        return None
+    return taken
 
 
 @dataclass
@@ -308,6 +364,20 @@ class MemoryKeyStore:
 
     def transaction(self) -> AbstractContextManager[StoreTransaction]:
         return self._transaction()
+
+    def issue_stock_at_once(
+        self, master_sae: str, slave_sae: str, count: int, size_bits: int, now_s: float
+    ) -> list[StoredKey]:
+        return issue_stock_in_transaction(self, master_sae, slave_sae, count, size_bits, now_s)
+
+    def deliver_at_once(
+        self,
+        key_ids: Sequence[str],
+        master_sae: str,
+        slave_sae: str,
+        before_commit: Callable[[], None],
+    ) -> list[StoredKey] | None:
+        return deliver_in_transaction(self, key_ids, master_sae, slave_sae, before_commit)
 
     def close(self) -> None:
         """Nothing to release."""
