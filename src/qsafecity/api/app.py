@@ -138,7 +138,7 @@ def create_app(
     refiller = _Refiller(kme, refill_interval_s) if refill_interval_s else None
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if refiller is not None:
             refiller.start()
         try:
@@ -148,6 +148,7 @@ def create_app(
             # then release the store and the peer connections.
             if refiller is not None:
                 refiller.join()
+            app.close_fast_path()
             if on_shutdown is not None:
                 on_shutdown()
 
@@ -194,11 +195,16 @@ class _KMEApp(FastAPI):
     def __init__(self, kme: KME, metrics: KMEMetrics, insecure_dev: bool, **settings: Any) -> None:
         super().__init__(**settings)
         self._fast_layers = (kme, metrics, insecure_dev)
+        self._fast: FastKeyRoutes | None = None
+
+    def close_fast_path(self) -> None:
+        if self._fast is not None and self._fast.hot_path is not None:
+            self._fast.hot_path.close()
 
     def build_middleware_stack(self) -> ASGIApp:
         # Outside Starlette's error middleware and FastAPI's own layers, which cost a plain
         # request about a tenth of its CPU; FastKeyRoutes answers its own errors (503 at worst).
         kme, metrics, insecure_dev = self._fast_layers
         stack = super().build_middleware_stack()
-        fast = FastKeyRoutes(stack, kme, metrics, insecure_dev=insecure_dev)
-        return _CountRequests(fast, metrics)
+        self._fast = FastKeyRoutes(stack, kme, metrics, insecure_dev=insecure_dev)
+        return _CountRequests(self._fast, metrics)

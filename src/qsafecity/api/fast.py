@@ -9,6 +9,11 @@ of ``api.etsi014``. Every other request, and every body of another shape (extens
 slaves, a wrong type, malformed JSON, …), goes to the FastAPI routes unchanged, so that what they
 refuse and how is decided in one place. The answer is built with orjson, byte for byte the body the
 routes send (``{"keys":[{"key_ID":…,"key":…}]}``).
+
+On PostgreSQL the common case of each (a key agreed in advance for ``enc_keys``; keys issued by
+the named master and waiting for the caller alone for ``dec_keys``) is answered on the event loop
+itself, with the store's asyncio path (``kms.sql.PostgresHotPath``): one statement, no thread.
+Anything else, and every request on SQLite, runs the KME's own method in a thread.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from qsafecity.api.identity import caller_identity
 from qsafecity.api.metrics import KMEMetrics
 from qsafecity.errors import QSafeCityError
 from qsafecity.kms.kme import KME, DeliveredKey, KeyRequest
-from qsafecity.kms.sql import POOL_SIZE
+from qsafecity.kms.sql import POOL_SIZE, PostgresHotPath, SQLKeyStore
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -75,6 +80,16 @@ def _plain_dec_body(body: Any) -> list[str] | None:
     return key_ids
 
 
+def _plain_request(endpoint: str, raw: bytes) -> tuple[str, KeyRequest | list[str]] | None:
+    """The request of a plain body (see the module docstring), or ``None``."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    request = _plain_enc_body(body) if endpoint == "enc_keys" else _plain_dec_body(body)
+    return None if request is None else (endpoint, request)
+
+
 def _container(keys: list[DeliveredKey]) -> bytes:
     return orjson.dumps(
         {
@@ -97,6 +112,12 @@ class FastKeyRoutes:
         # As many requests in threads at once as the store has connections: more would only
         # wait for one, holding a thread.
         self.limiter = anyio.CapacityLimiter(POOL_SIZE)
+        # The asyncio path needs a store that has one, and delivery notices that dec_keys only
+        # queues (sent at once, a notice is a network call, which must not block the loop).
+        store = kme.store
+        self.hot_path: PostgresHotPath | None = (
+            store.hot_path() if isinstance(store, SQLKeyStore) and kme.notice_delay_s > 0 else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = None
@@ -117,17 +138,14 @@ class FastKeyRoutes:
             if size > _MAX_BODY or not message.get("more_body", False):
                 break
         raw = b"".join(chunks)
-        call = None if size > _MAX_BODY else self._plain_call(match[1], match[2], raw, scope)
+        call = None if size > _MAX_BODY else _plain_request(match[2], raw)
         if call is None:
             await self.app(scope, _replay(raw, receive, more=size > _MAX_BODY), send)
             return
-        endpoint, work = call
+        endpoint, request = call
         started = time.perf_counter()
         try:
-            status, body = (
-                200,
-                _container(await anyio.to_thread.run_sync(work, limiter=self.limiter)),
-            )
+            status, body = 200, _container(await self._answer(scope, match[1], request))
         except QSafeCityError as error:
             text = str(error)
             status = status_for(error)
@@ -153,22 +171,35 @@ class FastKeyRoutes:
                 return bool(value.split(b";", 1)[0].strip().lower() == b"application/json")
         return False
 
-    def _plain_call(
-        self, other_sae: str, endpoint: str, raw: bytes, scope: Scope
-    ) -> tuple[str, Callable[[], list[DeliveredKey]]] | None:
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return None
-        if endpoint == "enc_keys":
-            request = _plain_enc_body(body)
-            if request is None:
-                return None
-            return endpoint, lambda: self.kme.enc_keys(self._caller(scope), other_sae, request)
-        key_ids = _plain_dec_body(body)
-        if key_ids is None:
-            return None
-        return endpoint, lambda: self.kme.dec_keys(self._caller(scope), other_sae, key_ids)
+    async def _answer(
+        self, scope: Scope, other_sae: str, request: KeyRequest | list[str]
+    ) -> list[DeliveredKey]:
+        """The keys for a plain request: on the event loop when the store has an asyncio path
+        and the request is the common case, else in a thread through the KME's own method."""
+        kme, caller = self.kme, self._caller(scope)
+        hot = self.hot_path
+        if isinstance(request, KeyRequest):
+            plan = kme.plan_from_stock(caller, other_sae, request) if hot else None
+            if hot is not None and plan is not None:
+                taken = await hot.issue_stock_at_once(
+                    plan.master, plan.slave, plan.number, plan.size_bits, kme.clock()
+                )
+                keys = kme.issued_from_stock(plan, taken)
+                if keys is not None:
+                    return keys
+            return await self._in_thread(lambda: kme.enc_keys(caller, other_sae, request))
+        key_ids = request
+        if hot is not None:
+            kme.check_delivery(caller, other_sae, key_ids)
+            rows = await hot.deliver_at_once(
+                key_ids, other_sae, caller, kme.committing(caller, key_ids)
+            )
+            if rows is not None:
+                return kme.delivered_at_once(caller, other_sae, key_ids, rows)
+        return await self._in_thread(lambda: kme.dec_keys(caller, other_sae, key_ids))
+
+    async def _in_thread(self, work: Callable[[], list[DeliveredKey]]) -> list[DeliveredKey]:
+        return await anyio.to_thread.run_sync(work, limiter=self.limiter)
 
     def _caller(self, scope: Scope) -> str:
         return caller_identity(HTTPConnection(scope), "sae", insecure_dev=self.insecure_dev)

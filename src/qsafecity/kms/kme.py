@@ -104,14 +104,21 @@ def _no_audit(event: str, fields: Mapping[str, object]) -> None:
     """Drop audit events (tests that do not look at them)."""
 
 
-class _NotPlain(Exception):
-    """A ``dec_keys`` request is not the common case (rolls the one-statement attempt back)."""
-
-
 @dataclass(frozen=True, slots=True)
 class DeliveredKey:
     key_id: str
     key: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class StockPlan:
+    """Keys of an ``enc_keys`` request to take from those agreed in advance for a pair."""
+
+    master: str
+    slave: str
+    slave_site: str
+    number: int
+    size_bits: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,8 +513,12 @@ class KME:
         slaves = [self._partner(caller, s) for s in slave_ids]
         if len(set(slave_ids)) != len(slave_ids):
             raise KeyRequestError("a slave SAE is named twice")
-        if len(slaves) == 1 and size == self.limits.key_size_bits:
-            from_stock = self._issue_from_stock(caller.sae_id, slaves[0], number, size)
+        plan = self._stock_plan(caller.sae_id, slaves, number, size)
+        if plan is not None:
+            taken = self.store.issue_stock_at_once(
+                plan.master, plan.slave, plan.number, plan.size_bits, self.clock()
+            )
+            from_stock = self.issued_from_stock(plan, taken)
             if from_stock is not None:
                 return from_stock
         by_site: dict[str, list[str]] = {}
@@ -548,33 +559,51 @@ class KME:
             return None
         return self.directory.link_between(self.site_id, slave.site_id)
 
-    def _issue_from_stock(
-        self, master: str, slave: SAE, number: int, size: int
-    ) -> list[DeliveredKey] | None:
-        """Keys agreed in advance with the slave's KME, or ``None`` (not enough: use a hop). One
-        transaction, no network call: the slave's KME already holds the same keys for the pair."""
-        link = self._stockable(slave)
-        if link is None:
+    def plan_from_stock(
+        self, caller_id: str, slave_id: str, request: KeyRequest
+    ) -> StockPlan | None:
+        """Check an ``enc_keys`` request as :meth:`enc_keys` does (raising the same errors); if
+        keys agreed in advance may serve it, what to take from the store (``issue_stock_at_once``,
+        then :meth:`issued_from_stock`); ``None`` when only :meth:`enc_keys` can serve it. For
+        callers that reach the store their own way (the API's asyncio path)."""
+        caller = self._caller(caller_id)
+        number, size = self._validate(request)
+        if request.additional_slave_sae_ids:
+            return None
+        return self._stock_plan(caller.sae_id, [self._partner(caller, slave_id)], number, size)
+
+    def _stock_plan(
+        self, master: str, slaves: list[SAE], number: int, size: int
+    ) -> StockPlan | None:
+        if len(slaves) != 1 or size != self.limits.key_size_bits:
+            return None
+        slave = slaves[0]
+        if self._stockable(slave) is None:
             return None
         self._demand[master, slave.sae_id] = self.clock()
-        taken = self.store.issue_stock_at_once(master, slave.sae_id, number, size, self.clock())
-        if not taken:
-            self.stock_wanted.set()
-            return None
-        self.stats["keys_issued"] += number
-        self.stats["keys_issued_from_stock"] += number
-        self.stats["relay_hops"] += 1
+        return StockPlan(master, slave.sae_id, slave.site_id, number, size)
+
+    def issued_from_stock(
+        self, plan: StockPlan, taken: Sequence[StoredKey]
+    ) -> list[DeliveredKey] | None:
+        """The keys ``issue_stock_at_once`` took for ``plan``, or ``None`` when it took none (not
+        enough agreed in advance: :meth:`enc_keys` relays a key instead). No network call: the
+        slave's KME already holds the same keys for the pair."""
         self.stock_wanted.set()
-        key_ids = [k.key_id for k in taken]
+        if not taken:
+            return None
+        self.stats["keys_issued"] += plan.number
+        self.stats["keys_issued_from_stock"] += plan.number
+        self.stats["relay_hops"] += 1
         self.audit(
             "enc_keys",
             {
                 "kme": self.site_id,
-                "master_sae": master,
-                "slave_saes": [slave.sae_id],
-                "key_ids": key_ids,
-                "size_bits": size,
-                "routes": [[self.site_id, slave.site_id]],
+                "master_sae": plan.master,
+                "slave_saes": [plan.slave],
+                "key_ids": [k.key_id for k in taken],
+                "size_bits": plan.size_bits,
+                "routes": [[self.site_id, plan.slave_site]],
                 "agreed_in_advance": True,
             },
         )
@@ -997,6 +1026,18 @@ class KME:
         self, caller_id: str, master_id: str, key_ids: Sequence[str]
     ) -> list[DeliveredKey]:
         """Deliver keys to the slave ``caller_id``, each exactly once, erasing them when done."""
+        self.check_delivery(caller_id, master_id, key_ids)
+        rows = self.store.deliver_at_once(
+            key_ids, master_id, caller_id, self.committing(caller_id, key_ids)
+        )
+        if rows is not None:
+            return self.delivered_at_once(caller_id, master_id, key_ids, rows)
+        delivered, origins = self._deliver_each(caller_id, master_id, key_ids)
+        self._finish_delivery(caller_id, master_id, key_ids, origins)
+        return delivered
+
+    def check_delivery(self, caller_id: str, master_id: str, key_ids: Sequence[str]) -> None:
+        """The checks of a ``dec_keys`` request that need no store (raising its errors)."""
         caller = self._caller(caller_id)
         self._partner(caller, master_id)
         if not key_ids:
@@ -1010,11 +1051,48 @@ class KME:
         for key_id in key_ids:
             if not _UUID.match(key_id):
                 raise KeyRequestError("key_ID must be a UUID")
-        try:
-            delivered, origins = self._deliver_plain(caller_id, master_id, key_ids)
-        except _NotPlain:
-            delivered, origins = self._deliver_each(caller_id, master_id, key_ids)
-        self.stats["keys_delivered"] += len(delivered)
+
+    def committing(self, caller_id: str, key_ids: Sequence[str]) -> Callable[[], None]:
+        """What ``deliver_at_once`` calls before it may commit: the ``dec_keys-committing`` audit
+        event. A process killed between the commit and the ``dec_keys`` event still leaves this
+        one, so that the audit log never misses a delivery; an event without its ``dec_keys``
+        twin means the commit may or may not have happened, and the store says which (a
+        delivered key is gone)."""
+        return lambda: self.audit(
+            "dec_keys-committing",
+            {"kme": self.site_id, "slave_sae": caller_id, "key_ids": list(key_ids)},
+        )
+
+    def delivered_at_once(
+        self,
+        caller_id: str,
+        master_id: str,
+        key_ids: Sequence[str],
+        rows: Sequence[StoredKey],
+    ) -> list[DeliveredKey]:
+        """The keys ``deliver_at_once`` took (the common case: every key was issued by
+        ``master_id`` and waited for ``caller_id`` alone), in the order asked for. For callers
+        that reach the store their own way, after :meth:`check_delivery`; a ``None`` from the
+        store means :meth:`dec_keys` must look at each key."""
+        taken = {row.key_id: row for row in rows}
+        delivered: list[DeliveredKey] = []
+        origins: dict[str, list[str]] = {}
+        for key_id in key_ids:
+            row = taken[key_id]
+            key = self.wrapper.open(row.sealed, _key_context(key_id))
+            delivered.append(DeliveredKey(key_id, Secret(key)))
+            origins.setdefault(row.origin_kme, []).append(key_id)
+        self._finish_delivery(caller_id, master_id, key_ids, origins)
+        return delivered
+
+    def _finish_delivery(
+        self,
+        caller_id: str,
+        master_id: str,
+        key_ids: Sequence[str],
+        origins: dict[str, list[str]],
+    ) -> None:
+        self.stats["keys_delivered"] += len(key_ids)
         self.audit(
             "dec_keys",
             {
@@ -1026,27 +1104,6 @@ class KME:
         )
         for origin, ids in origins.items():
             self._notify_delivered(origin, caller_id, ids)
-        return delivered
-
-    def _deliver_plain(
-        self, caller_id: str, master_id: str, key_ids: Sequence[str]
-    ) -> tuple[list[DeliveredKey], dict[str, list[str]]]:
-        """The common case in one statement: every key exists, was issued by ``master_id`` and
-        waits for ``caller_id`` alone. Anything else raises ``_NotPlain`` (nothing done)."""
-        rows = self.store.deliver_at_once(
-            key_ids, master_id, caller_id, lambda: self._audit_committing(caller_id, key_ids)
-        )
-        if rows is None:
-            raise _NotPlain
-        taken = {row.key_id: row for row in rows}
-        delivered: list[DeliveredKey] = []
-        origins: dict[str, list[str]] = {}
-        for key_id in key_ids:
-            row = taken[key_id]
-            key = self.wrapper.open(row.sealed, _key_context(key_id))
-            delivered.append(DeliveredKey(key_id, Secret(key)))
-            origins.setdefault(row.origin_kme, []).append(key_id)
-        return delivered, origins
 
     def _deliver_each(
         self, caller_id: str, master_id: str, key_ids: Sequence[str]
@@ -1074,18 +1131,8 @@ class KME:
                 else:
                     tx.delete_key(key_id)
                 origins.setdefault(row.origin_kme, []).append(key_id)
-            self._audit_committing(caller_id, key_ids)
+            self.committing(caller_id, key_ids)()
         return delivered, origins
-
-    def _audit_committing(self, caller_id: str, key_ids: Sequence[str]) -> None:
-        # Logged before the commit: a process killed between the commit and the "dec_keys"
-        # event leaves this one, so that the audit log never misses a delivery. An event
-        # without its "dec_keys" twin means the commit may or may not have happened; the store
-        # says which (a delivered key is gone).
-        self.audit(
-            "dec_keys-committing",
-            {"kme": self.site_id, "slave_sae": caller_id, "key_ids": list(key_ids)},
-        )
 
     # ----------------------------------------------------------------- delivery notices
 

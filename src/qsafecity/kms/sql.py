@@ -12,12 +12,14 @@ The schema is created and upgraded by Alembic migrations shipped in ``kms/migrat
 
 from __future__ import annotations
 
+import asyncio
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
@@ -110,44 +112,90 @@ _ISSUE_STOCK_SQLITE: Final = (
     .values(**_ISSUED)
     .returning(*_ISSUED_COLUMNS)
 )
-# PostgreSQL, in autocommit (one round trip instead of three: no BEGIN, no COMMIT), so each
-# statement must be all or nothing on its own: it changes rows only when its locked CTE found
-# every row asked for (a CTE with FOR UPDATE, referenced twice, is evaluated once).
-_EXACT_STOCK: Final = (
-    select(keys.c.key_id, keys.c.sealed)
-    .where(*_STOCK_OF_PAIR, keys.c.size_bits == bindparam("want_size_bits"))
-    .limit(bindparam("count", type_=Integer))
-    .with_for_update(skip_locked=True)
-    .cte("exact_stock")
+# The two hot statements on PostgreSQL, in its own SQL: run in autocommit (one round trip instead
+# of three: no BEGIN, no COMMIT) by the store's threads (``SQLKeyStore``) and by the API's event
+# loop (``PostgresHotPath``) alike. Each is all or nothing on its own: it changes rows only when
+# its locking CTE found every row asked for (a CTE with FOR UPDATE, referenced twice, is
+# evaluated once).
+_KEY_COLUMNS: Final = (
+    "key_id, role, master_sae, slave_saes, pending_saes, size_bits, origin_kme, created_s, sealed"
 )
-_ISSUE_EXACT_STOCK: Final = (
-    update(keys)
-    .where(
-        keys.c.key_id == _EXACT_STOCK.c.key_id,
-        select(func.count()).select_from(_EXACT_STOCK).scalar_subquery() == bindparam("count"),
-    )
-    .values(**_ISSUED)
-    .returning(*_ISSUED_COLUMNS, _EXACT_STOCK.c.sealed)
+ISSUE_STOCK_SQL: Final = f"""
+WITH picked AS (
+    SELECT key_id, sealed FROM kms_keys
+    WHERE role = '{StoredRole.STOCK.value}' AND master_sae = %(master)s
+      AND slave_saes = %(slave)s AND size_bits = %(size_bits)s
+    LIMIT %(count)s
+    FOR UPDATE SKIP LOCKED
 )
-_LAST_DELIVERIES: Final = (
-    select(keys.c.key_id)
-    .where(
-        keys.c.key_id.in_(bindparam("key_ids", expanding=True)),
-        keys.c.role == StoredRole.DELIVERY.value,
-        keys.c.master_sae == bindparam("master"),
-        keys.c.pending_saes == bindparam("slave"),
-    )
-    .with_for_update()
-    .cte("last_deliveries")
+UPDATE kms_keys SET role = '{StoredRole.ORIGIN.value}', sealed = ''::bytea, created_s = %(now_s)s
+FROM picked
+WHERE kms_keys.key_id = picked.key_id AND (SELECT count(*) FROM picked) = %(count)s
+RETURNING kms_keys.key_id, kms_keys.size_bits, kms_keys.origin_kme, picked.sealed
+"""
+DELIVER_SQL: Final = f"""
+WITH matched AS (
+    SELECT key_id FROM kms_keys
+    WHERE key_id = ANY(%(key_ids)s) AND role = '{StoredRole.DELIVERY.value}'
+      AND master_sae = %(master)s AND pending_saes = %(slave)s
+    FOR UPDATE
 )
-_DELIVER_ALL: Final = (
-    delete(keys)
-    .where(
-        keys.c.key_id.in_(select(_LAST_DELIVERIES.c.key_id)),
-        select(func.count()).select_from(_LAST_DELIVERIES).scalar_subquery() == bindparam("number"),
-    )
-    .returning(keys)
-)
+DELETE FROM kms_keys
+WHERE key_id IN (SELECT key_id FROM matched) AND (SELECT count(*) FROM matched) = %(number)s
+RETURNING {_KEY_COLUMNS}
+"""
+
+
+def _issue_parameters(
+    master_sae: str, slave_sae: str, count: int, size_bits: int, now_s: float
+) -> dict[str, object]:
+    return {
+        "master": master_sae,
+        "slave": slave_sae,
+        "size_bits": size_bits,
+        "count": count,
+        "now_s": now_s,
+    }
+
+
+def _issued(master_sae: str, slave_sae: str, now_s: float, rows: Sequence[Any]) -> list[StoredKey]:
+    """The keys ``ISSUE_STOCK_SQL`` returned, as they were before (with their sealed material)."""
+    return [
+        StoredKey(
+            key_id=str(row[0]),
+            role=StoredRole.STOCK,
+            master_sae=master_sae,
+            slave_saes=(slave_sae,),
+            pending_saes=(slave_sae,),
+            size_bits=int(row[1]),
+            origin_kme=str(row[2]),
+            created_s=now_s,
+            sealed=bytes(row[3]),
+        )
+        for row in rows
+    ]
+
+
+def _delivered(key_ids: Sequence[str], rows: Sequence[Any]) -> list[StoredKey] | None:
+    """The keys ``DELIVER_SQL`` returned (columns in ``_KEY_COLUMNS`` order), or ``None``."""
+    if len(rows) != len(key_ids):
+        return None
+    return [
+        StoredKey(
+            key_id=str(row[0]),
+            role=StoredRole(row[1]),
+            master_sae=str(row[2]),
+            slave_saes=_split(row[3]),
+            pending_saes=_split(row[4]),
+            size_bits=int(row[5]),
+            origin_kme=str(row[6]),
+            created_s=float(row[7]),
+            sealed=bytes(row[8]),
+        )
+        for row in rows
+    ]
+
+
 _STOCK_COUNT: Final = select(func.count()).select_from(keys).where(*_STOCK_OF_PAIR)
 _TAKE_LAST_DELIVERIES: Final = (
     delete(keys)
@@ -507,29 +555,10 @@ class SQLKeyStore:
             return issue_stock_in_transaction(self, master_sae, slave_sae, count, size_bits, now_s)
         if count <= 0:
             return []
-        parameters = {
-            "master": master_sae,
-            "slave": slave_sae,
-            "want_size_bits": size_bits,
-            "count": count,
-            "now_s": now_s,
-        }
+        parameters = _issue_parameters(master_sae, slave_sae, count, size_bits, now_s)
         with self._autocommit() as connection:
-            rows = connection.execute(_ISSUE_EXACT_STOCK, parameters).all()
-        return [
-            StoredKey(
-                key_id=str(row[0]),
-                role=StoredRole.STOCK,
-                master_sae=master_sae,
-                slave_saes=(slave_sae,),
-                pending_saes=(slave_sae,),
-                size_bits=int(row[1]),
-                origin_kme=str(row[2]),
-                created_s=now_s,
-                sealed=bytes(row[3]),
-            )
-            for row in rows
-        ]
+            rows = connection.exec_driver_sql(ISSUE_STOCK_SQL, parameters).all()
+        return _issued(master_sae, slave_sae, now_s, rows)
 
     def deliver_at_once(
         self,
@@ -548,8 +577,108 @@ class SQLKeyStore:
         }
         with self._autocommit() as connection:
             before_commit()  # the statement commits as it runs
-            rows = connection.execute(_DELIVER_ALL, parameters).mappings().all()
-        return [_stored_key(row) for row in rows] if len(rows) == len(key_ids) else None
+            rows = connection.exec_driver_sql(DELIVER_SQL, parameters).all()
+        return _delivered(key_ids, rows)
+
+    def hot_path(self) -> PostgresHotPath | None:
+        """The hot statements on asyncio, for an API's event loop (PostgreSQL only)."""
+        if not self.postgres:
+            return None
+        return PostgresHotPath(
+            make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _finish(connection: psycopg.AsyncConnection[Any] | None) -> None:
+    """Close a connection at once, from any event loop (libpq's own close; no round trip)."""
+    if connection is not None and not connection.closed:
+        connection.pgconn.finish()
+
+
+class PostgresHotPath:
+    """``issue_stock_at_once`` and ``deliver_at_once`` of a PostgreSQL store, on asyncio.
+
+    The API answers the common ``enc_keys`` and ``dec_keys`` requests on its event loop with these
+    (``api.fast``), so that a request waits for PostgreSQL without holding a thread: a thread
+    per request in flight cost the KME more CPU (GIL hand-overs, a pool checkout) than the
+    statement itself. Same statements, same semantics as the store's own methods; connections
+    (psycopg's ``AsyncConnection``, in autocommit) are opened as needed, up to ``POOL_SIZE``, and
+    belong to the event loop that opened them.
+    """
+
+    def __init__(self, conninfo: str, size: int = POOL_SIZE) -> None:
+        self._conninfo = conninfo
+        self._size = size
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots = asyncio.Semaphore(size)
+
+    def __repr__(self) -> str:
+        return "PostgresHotPath(" + repr(make_url(self._conninfo).render_as_string()) + ")"
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # connections of another loop cannot be used here
+            self._abandon()
+            self._loop, self._slots = loop, asyncio.Semaphore(self._size)
+        async with self._slots:
+            connection: psycopg.AsyncConnection[Any] | None = None
+            try:
+                connection = self._idle.pop() if self._idle else None
+                if connection is None or connection.closed:
+                    connection = await psycopg.AsyncConnection.connect(
+                        self._conninfo, autocommit=True
+                    )
+                yield connection
+            except psycopg.OperationalError as error:
+                _finish(connection)
+                raise KeyManagementError(
+                    f"the key store database failed: {type(error).__name__}"
+                ) from None
+            except BaseException:
+                _finish(connection)  # its state is unknown (a failed statement, a cancellation)
+                raise
+            self._idle.append(connection)
+
+    def _abandon(self) -> None:
+        for connection in self._idle:
+            _finish(connection)
+        self._idle.clear()
+
+    def close(self) -> None:
+        """Close the idle connections (from any thread, loop or none)."""
+        self._abandon()
+
+    async def issue_stock_at_once(
+        self, master_sae: str, slave_sae: str, count: int, size_bits: int, now_s: float
+    ) -> list[StoredKey]:
+        if count <= 0:
+            return []
+        parameters = _issue_parameters(master_sae, slave_sae, count, size_bits, now_s)
+        async with self._connection() as connection:
+            cursor = await connection.execute(ISSUE_STOCK_SQL, parameters)
+            rows = await cursor.fetchall()
+        return _issued(master_sae, slave_sae, now_s, rows)
+
+    async def deliver_at_once(
+        self,
+        key_ids: Sequence[str],
+        master_sae: str,
+        slave_sae: str,
+        before_commit: Callable[[], None],
+    ) -> list[StoredKey] | None:
+        parameters = {
+            "key_ids": list(key_ids),
+            "master": master_sae,
+            "slave": slave_sae,
+            "number": len(key_ids),
+        }
+        async with self._connection() as connection:
+            before_commit()  # the statement commits as it runs
+            cursor = await connection.execute(DELIVER_SQL, parameters)
+            rows = await cursor.fetchall()
+        return _delivered(key_ids, rows)
