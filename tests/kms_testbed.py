@@ -78,6 +78,8 @@ services:
     crypto: {key_exchange: ECDHE-P256, signature: RSA-2048, cipher: AES-128-GCM}
 """
 
+MINI_CITY_SITES = ("a", "b", "c", "d", "e")
+
 
 class FakeClock:
     """A clock the test moves by hand."""

@@ -135,12 +135,15 @@ class FastKeyRoutes:
             chunk = message.get("body", b"")
             chunks.append(chunk)
             size += len(chunk)
-            if size > _MAX_BODY or not message.get("more_body", False):
+            more = bool(message.get("more_body", False))
+            if size > _MAX_BODY or not more:
                 break
         raw = b"".join(chunks)
         call = None if size > _MAX_BODY else _plain_request(match[2], raw)
         if call is None:
-            await self.app(scope, _replay(raw, receive, more=size > _MAX_BODY), send)
+            # The rest of the stream, if the client is still sending (a large body that came in
+            # one piece has none: the app must not wait for more).
+            await self.app(scope, _replay(raw, receive, more=more), send)
             return
         endpoint, request = call
         started = time.perf_counter()
