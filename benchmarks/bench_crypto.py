@@ -238,6 +238,26 @@ def main(argv: list[str] | None = None) -> None:
         rounds=session_rounds,
         goal=1.2,
     )
+    # The floor of any Python API over pyca: a function that does nothing but the bare call.
+    encrypt = aead.encrypt
+
+    def only_the_call(data: bytes) -> bytes:
+        return encrypt(nonce, data, None)
+
+    compare(
+        "a Python function that only calls it, 1 KiB vs bare",
+        lambda: only_the_call(kib),
+        lambda: aead.encrypt(nonce, kib, None),
+        number=n,
+        rounds=session_rounds,
+    )
+    compare(
+        "minimal correct use, 1 KiB vs bare AES-GCM encrypt",
+        minimal_correct_gcm,
+        lambda: aead.encrypt(nonce, kib, None),
+        number=n,
+        rounds=session_rounds,
+    )
     compare_open_in_batches(sender, receiver, aead, kib, rounds=rounds * 3, scale=scale)
     big_n = max(int(200 * scale), 20)
     compare(
