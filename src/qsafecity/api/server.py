@@ -200,7 +200,9 @@ def build_kme(config: ServeConfig) -> tuple[KME, Callable[[], None]]:
         clock=time.time,
         limits=KMELimits(max_key_count=config.max_key_count),
         audit=_audit,
-        notice_delay_s=NOTICE_DELAY_S,
+        # Each worker batches its own notices: over as many intervals as there are workers, the
+        # master's KME gets about the same number of batches a second however many there are.
+        notice_delay_s=NOTICE_DELAY_S * config.workers,
     )
 
     def release() -> None:
@@ -223,7 +225,10 @@ def build_app(config: ServeConfig) -> FastAPI:
     return create_app(
         kme,
         insecure_dev=config.insecure_dev,
-        refill_interval_s=config.refill_interval_s,
+        # Every worker refills the same pools (the store's row lock keeps them apart): each one
+        # less often, so that the KME as a whole refills every refill_interval_s, not N times as
+        # often (each refill counts the pool, a scan that grew the CPU per pair with workers).
+        refill_interval_s=config.refill_interval_s * config.workers,
         on_shutdown=release,
     )
 
