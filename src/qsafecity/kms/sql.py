@@ -159,7 +159,8 @@ def _issue_parameters(
 
 
 def _issued(master_sae: str, slave_sae: str, now_s: float, rows: Sequence[Any]) -> list[StoredKey]:
-    """The keys ``ISSUE_STOCK_SQL`` returned, as they were before (with their sealed material)."""
+    """Issued stock keys as they were before (with their sealed material), from rows of
+    (key id, size, origin KME, sealed material)."""
     return [
         StoredKey(
             key_id=str(row[0]),
@@ -445,20 +446,7 @@ class _SQLTransaction:
                     _ISSUE_STOCK_SQLITE, {"key_ids": list(found), "now_s": now_s}
                 ).all()
             ]
-        return [
-            StoredKey(
-                key_id=str(row[0]),
-                role=StoredRole.STOCK,
-                master_sae=master_sae,
-                slave_saes=(slave_sae,),
-                pending_saes=(slave_sae,),
-                size_bits=int(row[1]),
-                origin_kme=str(row[2]),
-                created_s=now_s,
-                sealed=bytes(row[3]),
-            )
-            for row in rows
-        ]
+        return _issued(master_sae, slave_sae, now_s, rows)
 
     def stock_count(self, master_sae: str, slave_sae: str) -> int:
         return int(
