@@ -9,7 +9,14 @@ from tests.kms_testbed import KMEBed, make_testbed
 
 from qsafecity.errors import KeyRequestError
 from qsafecity.kms.failures import PeerRejected
-from qsafecity.kms.kme import HOLD_TTL_S, STOCK_BATCH, STOCK_TARGET, KeyRequest
+from qsafecity.kms.kme import (
+    HOLD_TTL_S,
+    KEY_TTL_S,
+    STOCK_BATCH,
+    STOCK_TARGET,
+    STOCK_TTL_S,
+    KeyRequest,
+)
 from qsafecity.kms.messages import BlockRef, Hop, HopKey, ReserveBlocks, StockKeys
 from qsafecity.kms.model import StoredRole
 from qsafecity.kms.store import MemoryKeyStore
@@ -160,3 +167,48 @@ def test_a_hold_whose_hop_never_came_expires_and_is_counted(bed: KMEBed) -> None
     )
     with pytest.raises(PeerRejected, match="no hold"):
         a.handle_hop("b", late)
+
+
+def test_keys_past_their_lifetime_are_erased_at_both_ends(bed: KMEBed) -> None:
+    a, b = bed.kmes["a"], bed.kmes["b"]
+    issued = a.enc_keys("video@a", "video@b", KeyRequest(number=2))  # relayed; the pair noted
+    assert a.restock() == STOCK_TARGET
+    fresh = a.enc_keys("video@a", "video@b", KeyRequest(number=1))  # from stock
+    # An orphan: the slave's KME stored keys for an agreement whose master side never came.
+    orphan_ids = [str(uuid.uuid4()) for _ in range(3)]
+    link = a.directory.link_between("a", "b")
+    assert link is not None
+    with a.store.transaction() as tx:  # a, the link's leader, takes the blocks and names them
+        taken = tx.take_any_blocks(link.link_id, len(orphan_ids))
+    b.handle_stock(
+        "a",
+        StockKeys(
+            link_id=link.link_id,
+            master_sae="video@a",
+            slave_sae="video@b",
+            key_ids=orphan_ids,
+            size_bits=256,
+            blocks=BlockRef(indices=[block.index for block in taken]),
+        ),
+    )  # ... and dies before storing its side
+    assert a.expire_keys() == {"delivery": 0, "stock": 0, "origin": 0}  # all still young
+    assert b.expire_keys() == {"delivery": 0, "stock": 0, "origin": 0}
+    bed.clock.advance(STOCK_TTL_S + 1)
+    # The master's unissued stock goes first; everything a slave could still fetch stays.
+    assert a.expire_keys() == {"delivery": 0, "stock": STOCK_TARGET - 1, "origin": 0}
+    assert b.expire_keys()["delivery"] == 0
+    assert [k.key_id for k in b.dec_keys("video@b", "video@a", [fresh[0].key_id])] == [
+        fresh[0].key_id
+    ]
+    bed.clock.advance(KEY_TTL_S - STOCK_TTL_S)
+    gone_b = b.expire_keys()
+    # The unissued stock's slave copies, the orphans and the two unfetched relayed keys.
+    assert gone_b["delivery"] == STOCK_TARGET - 1 + len(orphan_ids) + len(issued)
+    assert a.expire_keys()["origin"] == len(issued)  # the master's records of those two
+    assert _store(bed, "b").keys == {}
+    assert not any(k.master_sae == "video@a" for k in _store(bed, "a").keys.values())
+    with pytest.raises(KeyRequestError, match="unknown"):
+        b.dec_keys("video@b", "video@a", [issued[0].key_id])
+    expired = [fields for event, fields in bed.audit if event == "keys-expired"]
+    assert all("key" not in fields for fields in expired)  # ids only, never material
+    assert b.stats["keys_expired_delivery"] == gone_b["delivery"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -309,3 +310,15 @@ def test_concurrent_deliveries_of_one_key_hand_it_out_once(store: KeyStore) -> N
     for thread in threads:
         thread.join()
     assert sorted(got) == [f"k{i:03}" for i in range(40)]
+
+
+def test_old_keys_of_one_role_are_taken_and_the_rest_kept(store: KeyStore) -> None:
+    old_stock, new_stock = _stock("s-old"), replace(_stock("s-new"), created_s=50.0)
+    with store.transaction() as tx:
+        tx.add_keys([old_stock, new_stock, _key("waiting")])  # _key: delivery, created 5.0
+    with store.transaction() as tx:
+        assert [k.key_id for k in tx.take_old_keys(StoredRole.STOCK, 10.0)] == ["s-old"]
+        assert tx.take_old_keys(StoredRole.STOCK, 10.0) == []
+        assert tx.take_old_keys(StoredRole.ORIGIN, 100.0) == []
+    with store.transaction() as tx:
+        assert set(tx.lock_keys(["s-old", "s-new", "waiting"])) == {"s-new", "waiting"}

@@ -58,7 +58,8 @@ class _CountRequests:
         await self.app(scope, receive, counting_send)
 
 
-#: How often leftover holds are looked for (they expire after ``kms.kme.HOLD_TTL_S``).
+#: How often leftover holds and keys past their lifetime are looked for (``kms.kme.HOLD_TTL_S``,
+#: ``KEY_TTL_S``, ``STOCK_TTL_S``).
 HOLD_SWEEP_S = 10.0
 
 
@@ -106,6 +107,7 @@ class _Refiller:
                 if time.monotonic() - swept > HOLD_SWEEP_S:
                     swept = time.monotonic()
                     self.kme.expire_holds()
+                    self.kme.expire_keys()
                 self.healthy = True
             except QSafeCityError:
                 self.healthy = False

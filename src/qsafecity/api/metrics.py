@@ -47,6 +47,12 @@ class _KMECollector(Collector):
             ("stock_blocks_wasted", "Blocks lost to a failed advance agreement"),
             ("holds_expired", "Holds erased after HOLD_TTL_S (their hop never came)"),
             ("hold_blocks_expired", "Blocks lost in expired holds"),
+            ("keys_expired_delivery", "Keys erased unfetched after KEY_TTL_S (waiting for slaves)"),
+            (
+                "keys_expired_stock",
+                "Keys agreed in advance, never issued, erased after STOCK_TTL_S",
+            ),
+            ("keys_expired_origin", "Records of issued keys erased after KEY_TTL_S"),
         ):
             counter = CounterMetricFamily(f"qsafecity_kme_{name}", help_text)
             counter.add_metric([], self._kme.stats.get(name, 0))

@@ -76,6 +76,15 @@ STOCK_BATCH: Final = 128
 STOCK_TARGET: Final = 512
 STOCK_IDLE_S: Final = 60.0
 STOCK_POOL_FLOOR: Final = 1_024
+#: A key that waited for its slave longer than this is erased at the slave's KME, and so is its
+#: master's record (ETSI GS QKD 014 sets no lifetime; vendors' KMEs do). This is also what clears
+#: keys no SAE can ever name: those a slave's KME stored for a stock agreement whose master's KME
+#: died before storing its side, and those an SAE fetched ahead and then dropped.
+KEY_TTL_S: Final = 24 * 3600.0
+#: Keys agreed in advance and not issued within this are erased at the master's KME: half of
+#: ``KEY_TTL_S``, so that a key issued from stock leaves its slave at least as long to fetch it
+#: (the slave's KME stored it before the master's did).
+STOCK_TTL_S: Final = KEY_TTL_S / 2
 #: Most keys one delivery notice names (``messages.Delivered``).
 MAX_NOTICE_KEYS: Final = 1_024
 _UUID: Final = re.compile(
@@ -764,6 +773,28 @@ class KME:
         self.stats["keys_reserved"] += count
         self._levels[link.link_id] = max(0, self._levels.get(link.link_id, count) - count)
         return StockedKeys(indices=indices)
+
+    def expire_keys(self) -> dict[str, int]:
+        """Erase the keys past their lifetime (``KEY_TTL_S``, ``STOCK_TTL_S``): keys waiting for
+        a slave, keys agreed in advance and never issued, and the master's records of keys
+        issued so long ago that their slaves can no longer fetch them. Returns how many of each
+        role went; each is counted in ``stats`` and the audit log names them (never material)."""
+        now = self.clock()
+        with self.store.transaction() as tx:
+            gone = {
+                StoredRole.DELIVERY: tx.take_old_keys(StoredRole.DELIVERY, now - KEY_TTL_S),
+                StoredRole.STOCK: tx.take_old_keys(StoredRole.STOCK, now - STOCK_TTL_S),
+                StoredRole.ORIGIN: tx.take_old_keys(StoredRole.ORIGIN, now - KEY_TTL_S),
+            }
+        counts = {role.value: len(keys) for role, keys in gone.items()}
+        for role, keys in gone.items():
+            if keys:
+                self.stats[f"keys_expired_{role.value}"] += len(keys)
+                self.audit(
+                    "keys-expired",
+                    {"kme": self.site_id, "role": role.value, "key_ids": [k.key_id for k in keys]},
+                )
+        return counts
 
     def expire_holds(self) -> int:
         """Erase the holds kept longer than ``HOLD_TTL_S`` (the follower's hop never came);

@@ -352,6 +352,14 @@ class _SQLTransaction:
         ).all()
         return [(str(row[0]), str(row[1]), bytes(row[2])) for row in rows]
 
+    def take_old_keys(self, role: StoredRole, created_before_s: float) -> list[StoredKey]:
+        rows = self._c.execute(
+            delete(keys)
+            .where(keys.c.role == role.value, keys.c.created_s < created_before_s)
+            .returning(keys)
+        ).mappings()
+        return [_stored_key(row) for row in rows]
+
     def add_key(self, key: StoredKey) -> None:
         self.add_keys([key])
 

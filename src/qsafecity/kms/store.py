@@ -72,6 +72,10 @@ class StoreTransaction(Protocol):
         """Remove and return the holds made before ``created_before_s``: (hold, link, sealed)."""
         ...
 
+    def take_old_keys(self, role: StoredRole, created_before_s: float) -> list[StoredKey]:
+        """Remove and return the key records of ``role`` made before ``created_before_s``."""
+        ...
+
     def add_key(self, key: StoredKey) -> None:
         """Store a key record; ``DuplicateKey`` if the id is taken."""
         ...
@@ -263,6 +267,16 @@ class _MemoryTransaction:
             del holds[k]
         self.undo.append(lambda: holds.update(old))
         return [(hold_id, link_id, sealed) for (hold_id, link_id), (sealed, _) in old.items()]
+
+    def take_old_keys(self, role: StoredRole, created_before_s: float) -> list[StoredKey]:
+        old = [
+            k
+            for k in self._store.keys.values()
+            if k.role is role and k.created_s < created_before_s
+        ]
+        for key in old:
+            self.delete_key(key.key_id)
+        return old
 
     def add_key(self, key: StoredKey) -> None:
         keys = self._store.keys
