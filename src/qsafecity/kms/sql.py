@@ -158,6 +158,17 @@ def _issue_parameters(
     }
 
 
+def _deliver_parameters(
+    key_ids: Sequence[str], master_sae: str, slave_sae: str
+) -> dict[str, object]:
+    return {
+        "key_ids": list(key_ids),
+        "master": master_sae,
+        "slave": slave_sae,
+        "number": len(key_ids),
+    }
+
+
 def _issued(master_sae: str, slave_sae: str, now_s: float, rows: Sequence[Any]) -> list[StoredKey]:
     """Issued stock keys as they were before (with their sealed material), from rows of
     (key id, size, origin KME, sealed material)."""
@@ -565,12 +576,7 @@ class SQLKeyStore:
     ) -> list[StoredKey] | None:
         if not self.postgres:
             return deliver_in_transaction(self, key_ids, master_sae, slave_sae, before_commit)
-        parameters = {
-            "key_ids": list(key_ids),
-            "master": master_sae,
-            "slave": slave_sae,
-            "number": len(key_ids),
-        }
+        parameters = _deliver_parameters(key_ids, master_sae, slave_sae)
         with self._autocommit() as connection:
             before_commit()  # the statement commits as it runs
             rows = connection.exec_driver_sql(DELIVER_SQL, parameters).all()
@@ -667,12 +673,7 @@ class PostgresHotPath:
         slave_sae: str,
         before_commit: Callable[[], None],
     ) -> list[StoredKey] | None:
-        parameters = {
-            "key_ids": list(key_ids),
-            "master": master_sae,
-            "slave": slave_sae,
-            "number": len(key_ids),
-        }
+        parameters = _deliver_parameters(key_ids, master_sae, slave_sae)
         async with self._connection() as connection:
             before_commit()  # the statement commits as it runs
             cursor = await connection.execute(DELIVER_SQL, parameters)
