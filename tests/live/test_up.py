@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from qsafecity.cli import main
+from qsafecity.live.kmes import _Databases, _run_lock
 from qsafecity.live.runner import LiveRunner, UpOptions
 from qsafecity.manifests import load_city
 
@@ -215,3 +216,32 @@ def test_a_drill_without_a_running_city_says_so(capsys) -> None:
         main(["drill", "cut", "--link", "a-b", "--url", "http://127.0.0.1:9"])
     assert exit_info.value.code == 1
     assert "qsafecity up" in capsys.readouterr().err
+
+
+@pytest.mark.services
+def test_a_new_run_drops_the_schemas_a_killed_run_left_and_keeps_a_live_runs(
+    postgres_database: str,
+) -> None:
+    url = postgres_database.replace("postgresql://", "postgresql+psycopg://")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    alive = engine.connect()  # another run, alive: it holds its advisory lock
+    alive.execute(text("SELECT pg_advisory_lock(:k, :r)"), _run_lock("0badcafe"))
+    with engine.connect() as connection:
+        for schema in ("qsafecity_kme_deadbeef_a", "qsafecity_kme_0badcafe_a"):
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    databases = _Databases(postgres_database, "12345678")
+    try:
+        databases.url_for("a")
+        assert kme_schemas(postgres_database) == [
+            "qsafecity_kme_0badcafe_a",  # alive: kept
+            "qsafecity_kme_12345678_a",  # this run's
+        ]  # the killed run's is gone
+    finally:
+        databases.drop()
+    assert kme_schemas(postgres_database) == ["qsafecity_kme_0badcafe_a"]
+    with engine.connect() as connection:  # this run's lock went with its stop
+        lock = _run_lock("12345678")
+        assert connection.execute(text("SELECT pg_try_advisory_lock(:k, :r)"), lock).scalar_one()
+        connection.execute(text("SELECT pg_advisory_unlock(:k, :r)"), lock)
+    alive.close()
+    engine.dispose()

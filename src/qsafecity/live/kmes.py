@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import itertools
 import queue
@@ -49,6 +50,7 @@ import ssl
 import tempfile
 import threading
 import time
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -57,9 +59,10 @@ from typing import Final, Protocol
 
 import httpx
 import uvicorn
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from qsafecity.api.app import create_app
 from qsafecity.api.client import ETSI014Client
@@ -120,6 +123,16 @@ class KeyDelivery(Protocol):
         """Whether the KME at ``a`` has a route with key to the KME at ``b`` now."""
 
 
+_SCHEMA_RUN: Final = re.compile(r"^qsafecity_kme_([0-9a-f]{8})_")
+#: The first key of the live city's advisory locks (the second is the run's).
+_RUN_LOCK_CLASS: Final = 0x71534B4D  # "qSKM"
+
+
+def _run_lock(run_id: str) -> dict[str, int]:
+    """The advisory lock (two 32-bit keys) that a live run holds while it lives."""
+    return {"k": _RUN_LOCK_CLASS, "r": zlib.crc32(run_id.encode()) - 2**31}
+
+
 def _schema_name(run_id: str, site: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", f"qsafecity_kme_{run_id}_{site}".lower())[:63]
 
@@ -132,6 +145,9 @@ class _Databases:
         self._postgres: str | None = None
         self._schemas: list[str] = []
         self._own_dir: Path | None = None
+        #: The connection that holds this run's advisory lock while the run lives (PostgreSQL).
+        self._lock: Connection | None = None
+        self._lock_engine: Engine | None = None
         if where is not None and where.startswith("postgresql"):
             self._postgres = normalise_url(where)
             self.directory: Path | None = None
@@ -148,6 +164,8 @@ class _Databases:
             return f"sqlite:///{self.directory / f'kme-{site}-{self.run_id}.sqlite'}"
         schema = _schema_name(self.run_id, site)
         try:
+            if self._lock is None:
+                self._claim_run()
             engine = create_engine(self._postgres)
             try:
                 with engine.begin() as connection:
@@ -167,6 +185,34 @@ class _Databases:
             return f"PostgreSQL schemas qsafecity_kme_{self.run_id}_*"
         return f"SQLite files in {self.directory}"
 
+    def _claim_run(self) -> None:
+        """Hold this run's advisory lock for as long as the run lives, then drop the schemas of
+        runs that hold none: a run killed without its stop (SIGKILL, a crash) leaves its schemas
+        behind, and PostgreSQL releases a session's advisory lock when its connection dies."""
+        assert self._postgres is not None
+        self._lock_engine = create_engine(self._postgres, poolclass=NullPool)
+        self._lock = self._lock_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._lock.execute(text("SELECT pg_advisory_lock(:k, :r)"), _run_lock(self.run_id))
+        found = self._lock.execute(
+            text("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"),
+            {"p": "qsafecity\\_kme\\_%"},
+        ).scalars()
+        runs: dict[str, list[str]] = {}
+        for schema in found:
+            match = _SCHEMA_RUN.match(schema)
+            if match is not None and match[1] != self.run_id:
+                runs.setdefault(match[1], []).append(schema)
+        for run_id, schemas in runs.items():
+            lock = _run_lock(run_id)
+            taken = self._lock.execute(text("SELECT pg_try_advisory_lock(:k, :r)"), lock)
+            if not taken.scalar_one():
+                continue  # that run is alive
+            try:
+                for schema in schemas:
+                    self._lock.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            finally:
+                self._lock.execute(text("SELECT pg_advisory_unlock(:k, :r)"), lock)
+
     def drop(self) -> None:
         """Remove what this run created: the schemas, or a temporary directory."""
         if self._postgres is not None and self._schemas:
@@ -179,7 +225,12 @@ class _Databases:
                 finally:
                     engine.dispose()
             except SQLAlchemyError:
-                pass  # the schemas stay behind (named by the run id); nothing else to undo
+                pass  # the schemas stay behind; the next run drops them (``_claim_run``)
+        if self._lock is not None and self._lock_engine is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._lock.close()  # releases the run's advisory lock
+            self._lock_engine.dispose()
+            self._lock = self._lock_engine = None
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
 
