@@ -12,7 +12,9 @@ Every configuration is measured in the same run:
   that answers both requests with a fixed body (no key management, no database), so that the
   ratio shows what key management costs over the HTTP round trips themselves.
 
-The KMEs run in insecure-dev mode (plain HTTP on loopback) so that TLS is not measured. The
+The KMEs run in insecure-dev mode (plain HTTP on loopback, callers named by a header), and the
+PostgreSQL configurations of ``--tls-workers`` (default: one worker) again over mutual TLS as
+deployed, with SAE and KME certificates from ``qsafecity pki``, to show what TLS costs. The
 default of 16 clients keeps the queue short enough for the latency goal: by Little's law a
 pair's mean latency is clients / throughput, so 32 clients at 1,000 pairs/s wait 32 ms on average
 however fast the KME is.
@@ -29,6 +31,7 @@ import resource
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -91,11 +94,19 @@ def _free_port() -> int:
         return port
 
 
-def _wait_ready(url: str, timeout_s: float = 120) -> None:
+def _client_tls(pki: Path) -> ssl.SSLContext:
+    """An SAE's client certificate, to reach a KME's operations endpoints over mutual TLS."""
+    context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    context.load_cert_chain(str(pki / "sae-video@a.pem"), str(pki / "sae-video@a-key.pem"))
+    return context
+
+
+def _wait_ready(url: str, timeout_s: float = 120, verify: ssl.SSLContext | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            answer = httpx.get(f"{url}/readyz", timeout=2, verify=verify or True)
+            if answer.status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -173,6 +184,8 @@ def load(
     servers: dict[str, int],
     databases: list[str],
     settings: Settings,
+    *,
+    pki: Path | None = None,
 ) -> Measured:
     """Pairs for ``seconds``; each pair's latency, and the CPU each component spent per pair."""
     trees = {name: _tree(pid) for name, pid in servers.items()}
@@ -180,7 +193,11 @@ def load(
     before_pg = _postgres_cpu_s() if databases else None
     before_gen = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = run_pairs(
-        *urls, clients=settings.clients, seconds=settings.seconds, processes=settings.processes
+        *urls,
+        clients=settings.clients,
+        seconds=settings.seconds,
+        processes=settings.processes,
+        pki=pki,
     )
     after_gen = resource.getrusage(resource.RUSAGE_CHILDREN)
     pairs = max(report.pairs, 1)
@@ -221,12 +238,14 @@ class Settings:
     postgres: str = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def _wait_full(url: str, blocks: int, timeout_s: float = 180) -> None:
+def _wait_full(
+    url: str, blocks: int, timeout_s: float = 180, verify: ssl.SSLContext | None = None
+) -> None:
     """Wait until the KME's pools are full: then the refill only replaces what is used (the steady
     state); before, it would fill at the link's full rate and be measured along."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        pools = httpx.get(f"{url}/readyz", timeout=5).json()["pools"]
+        pools = httpx.get(f"{url}/readyz", timeout=5, verify=verify or True).json()["pools"]
         if min(pools.values()) >= blocks * 0.98:
             return
         time.sleep(0.5)
@@ -234,9 +253,19 @@ def _wait_full(url: str, blocks: int, timeout_s: float = 180) -> None:
 
 
 def measure_kmes(
-    folder: Path, label: str, db: dict[str, str], *, workers: int, settings: Settings
+    folder: Path,
+    label: str,
+    db: dict[str, str],
+    *,
+    workers: int,
+    settings: Settings,
+    tls: bool = False,
 ) -> Measured:
+    """Two KMEs on ``db``; in insecure-dev mode (plain HTTP, callers named by header), or with
+    ``tls`` over mutual TLS as deployed (SAEs and peer KMEs named by their certificates)."""
     ports = {"a": _free_port(), "b": _free_port()}
+    scheme = "https" if tls else "http"
+    pki = folder / "pki"
     processes: dict[str, subprocess.Popen[bytes]] = {}
     for site, peer in (("a", "b"), ("b", "a")):
         processes[site] = subprocess.Popen(
@@ -254,11 +283,11 @@ def measure_kmes(
                 "--db",
                 db[site],
                 "--pki",
-                str(folder / "pki"),
-                "--insecure-dev",
+                str(pki),
+                *([] if tls else ["--insecure-dev"]),
                 "--workers",
                 str(workers),
-                f"--peer={peer}=http://127.0.0.1:{ports[peer]}",
+                f"--peer={peer}={scheme}://127.0.0.1:{ports[peer]}",
                 "--rate-bps",
                 "5000000",
                 "--max-key-count",
@@ -269,22 +298,20 @@ def measure_kmes(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    urls = (f"http://127.0.0.1:{ports['a']}", f"http://127.0.0.1:{ports['b']}")
+    urls = (f"{scheme}://127.0.0.1:{ports['a']}", f"{scheme}://127.0.0.1:{ports['b']}")
+    client_tls = _client_tls(pki) if tls else None
     servers = {f"KME {site}": process.pid for site, process in processes.items()}
     databases = [url.rsplit("/", 1)[1] for url in db.values() if url.startswith("postgresql")]
     try:
         for url in urls:
-            _wait_ready(url)
-            _wait_full(url, settings.max_key_count)
+            _wait_ready(url, verify=client_tls)
+            _wait_full(url, settings.max_key_count, verify=client_tls)
         time.sleep(1.0)  # every worker is up
-        run_pairs(*urls, clients=settings.clients, seconds=2.0, processes=settings.processes)
-        return load(
-            label,
-            urls,
-            servers,
-            databases,
-            settings,
+        warm = {"pki": pki} if tls else {}
+        run_pairs(
+            *urls, clients=settings.clients, seconds=2.0, processes=settings.processes, **warm
         )
+        return load(label, urls, servers, databases, settings, pki=pki if tls else None)
     finally:
         _stop(list(processes.values()))
 
@@ -337,6 +364,13 @@ def main() -> None:
     parser.add_argument("--max-key-count", type=int, default=30_000)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--tls-workers",
+        type=int,
+        nargs="*",
+        default=[1],
+        help="PostgreSQL configurations measured again over mutual TLS (as deployed)",
+    )
     args = parser.parse_args()
     admin = args.postgres
     settings = Settings(
@@ -352,13 +386,15 @@ def main() -> None:
         _qsafecity("pki", "init", "--dir", str(pki), "--city", city)
         for site in "ab":
             _qsafecity("pki", "issue", "kme", site, "--dir", str(pki), "--city", city)
+            _qsafecity("pki", "issue", "sae", f"video@{site}", "--dir", str(pki), "--city", city)
         results.append(measure_echo(settings))
         if not args.no_sqlite:
             sqlite = {s: f"sqlite:///{folder / f'{s}.db'}" for s in "ab"}
             results.append(
                 measure_kmes(folder, "SQLite, 1 process", sqlite, workers=1, settings=settings)
             )
-        for workers in args.workers:
+        configurations = [(w, False) for w in args.workers] + [(w, True) for w in args.tls_workers]
+        for workers, tls in configurations:
             names = {s: f"qsafecity_bench_{s}_{secrets.token_hex(4)}" for s in "ab"}
             with psycopg.connect(admin, autocommit=True) as c:
                 for name in names.values():
@@ -368,10 +404,12 @@ def main() -> None:
                 results.append(
                     measure_kmes(
                         folder,
-                        f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''} per KME",
+                        f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''} per KME"
+                        + (", mutual TLS" if tls else ""),
                         {s: f"{base}/{n}" for s, n in names.items()},
                         workers=workers,
                         settings=settings,
+                        tls=tls,
                     )
                 )
             finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -44,17 +45,29 @@ class LoadReport:
 
 
 class _Connection:
-    def __init__(self, url: str, sae: str) -> None:
+    def __init__(self, url: str, sae: str, pki: str | None = None) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self.sae = sae
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.tls: ssl.SSLContext | None = None
+        if parts.scheme == "https":
+            # Mutual TLS: the SAE is named by its certificate (from ``qsafecity pki issue sae``).
+            if pki is None:
+                raise ValueError("https needs the PKI folder with the SAEs' certificates")
+            folder = Path(pki)
+            self.tls = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+            self.tls.load_cert_chain(
+                str(folder / f"sae-{sae}.pem"), str(folder / f"sae-{sae}-key.pem")
+            )
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.tls
+            )
         assert self.reader is not None
         self.writer.write(
             (
@@ -84,9 +97,10 @@ async def _client(
     slave: str,
     stop_at: float,
     report: LoadReport,
+    pki: str | None,
 ) -> None:
-    enc = _Connection(master_url, master)
-    dec = _Connection(slave_url, slave)
+    enc = _Connection(master_url, master, pki)
+    dec = _Connection(slave_url, slave, pki)
     enc_path = f"/api/v1/keys/{slave}/enc_keys"
     dec_path = f"/api/v1/keys/{master}/dec_keys"
     while time.monotonic() < stop_at:
@@ -123,6 +137,7 @@ def _one_process(
     clients: int,
     start_at: float,
     seconds: float,
+    pki: str | None = None,
 ) -> dict[str, Any]:
     try:
         import uvloop
@@ -137,7 +152,7 @@ def _one_process(
         stop_at = time.monotonic() + seconds
         await asyncio.gather(
             *(
-                _client(master_url, slave_url, master, slave, stop_at, report)
+                _client(master_url, slave_url, master, slave, stop_at, report, pki)
                 for _ in range(clients)
             )
         )
@@ -155,6 +170,7 @@ def run_pairs(
     processes: int = 2,
     master: str = "video@a",
     slave: str = "video@b",
+    pki: Path | None = None,
 ) -> LoadReport:
     """``clients`` virtual clients spread over ``processes`` processes make pairs for ``seconds``."""
     shares = [
@@ -167,7 +183,18 @@ def run_pairs(
                 sys.executable,
                 "-m",
                 "benchmarks.pair_load",
-                json.dumps([master_url, slave_url, master, slave, share, start_at, seconds]),
+                json.dumps(
+                    [
+                        master_url,
+                        slave_url,
+                        master,
+                        slave,
+                        share,
+                        start_at,
+                        seconds,
+                        None if pki is None else str(pki),
+                    ]
+                ),
             ],
             stdout=subprocess.PIPE,
             cwd=Path(__file__).resolve().parents[1],
