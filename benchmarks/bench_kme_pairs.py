@@ -307,11 +307,15 @@ def measure_kmes(
             _wait_ready(url, verify=client_tls)
             _wait_full(url, settings.max_key_count, verify=client_tls)
         time.sleep(1.0)  # every worker is up
-        warm = {"pki": pki} if tls else {}
+        client_pki = pki if tls else None
         run_pairs(
-            *urls, clients=settings.clients, seconds=2.0, processes=settings.processes, **warm
+            *urls,
+            clients=settings.clients,
+            seconds=2.0,
+            processes=settings.processes,
+            pki=client_pki,
         )
-        return load(label, urls, servers, databases, settings, pki=pki if tls else None)
+        return load(label, urls, servers, databases, settings, pki=client_pki)
     finally:
         _stop(list(processes.values()))
 

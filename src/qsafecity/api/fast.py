@@ -182,8 +182,9 @@ class FastKeyRoutes:
         kme, caller = self.kme, self._caller(scope)
         hot = self.hot_path
         if isinstance(request, KeyRequest):
-            plan = kme.plan_from_stock(caller, other_sae, request) if hot else None
-            if hot is not None and plan is not None:
+            plan = None if hot is None else kme.plan_from_stock(caller, other_sae, request)
+            if plan is not None:
+                assert hot is not None
                 taken = await hot.issue_stock_at_once(
                     plan.master, plan.slave, plan.number, plan.size_bits, kme.clock()
                 )
